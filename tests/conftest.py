@@ -1,0 +1,59 @@
+"""Shared fixtures: one real Prefect API server per session, MLflow on a temporary SQLite DB,
+and a scratch working directory laid out like the repository root."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from aether import offline
+
+offline.apply()
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def prefect_api():
+    """Prefect's ephemeral API (real server, temporary DB), started once: it takes ~30 s here."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield PREFECT_API_URL.value()
+
+
+@pytest.fixture
+def mlflow_uri(tmp_path, monkeypatch) -> str:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    return uri
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch, mlflow_uri) -> Path:
+    """A scratch repo root: params.yaml and dvc.yaml copied, cwd set, MLflow isolated."""
+    work = tmp_path / "work"
+    work.mkdir()
+    for name in ("params.yaml", "dvc.yaml"):
+        shutil.copy(REPO / name, work / name)
+    monkeypatch.chdir(work)
+    return work
+
+
+@pytest.fixture
+def set_params(workdir):
+    """Overwrite sections of the scratch params.yaml: `set_params(prepare={...})`."""
+    import yaml
+
+    def write(**sections) -> Path:
+        path = workdir / "params.yaml"
+        data = yaml.safe_load(path.read_text())
+        for name, values in sections.items():
+            data[name] = {**data.get(name, {}), **values}
+        path.write_text(yaml.safe_dump(data))
+        return path
+
+    return write

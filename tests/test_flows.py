@@ -1,0 +1,122 @@
+"""The stage flows and the pipeline under a real Prefect API, recording into MLflow on SQLite."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+
+from aether import params as P
+from aether.tracking import Tracker
+
+pytestmark = pytest.mark.usefixtures("prefect_api")
+
+SMALL = ["reuters", "dengue"]
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_prepare_flow_outputs_tracking_and_cache(workdir, set_params, mlflow_uri):
+    from flows.prepare import prepare_flow
+
+    set_params(prepare={"datasets": SMALL})
+    stats = prepare_flow(params_file="params.yaml")
+
+    assert set(stats) == set(SMALL)
+    metrics = json.loads(Path("reports/prepare/metrics.json").read_text())
+    assert metrics["n_datasets"] == 2
+    assert metrics["datasets"]["reuters"] == stats["reuters"]
+    plot = Path("reports/prepare/plots/datasets.csv").read_text().splitlines()
+    assert plot[0] == "dataset,kind,megabytes" and len(plot) == 3
+    run_id = json.loads(Path("reports/prepare/run.json").read_text())["run_id"]
+    run = MlflowClient(mlflow_uri).get_run(run_id)
+    assert run.data.params["datasets"] == str(SMALL)
+    assert run.data.metrics["n_datasets"] == 2.0
+    assert any(k.startswith("dvc.md5.data/raw/") for k in run.data.tags)
+    assert run.data.tags["git.commit"]
+    artefacts = [a.path for a in MlflowClient(mlflow_uri).list_artifacts(run_id, "prepare")]
+    assert "prepare/metrics.json" in artefacts
+
+    # Unchanged inputs: the conversion is served from Prefect's cache, outputs untouched.
+    meta = Path("data/prepared/reuters/meta.json")
+    before = meta.stat().st_mtime_ns
+    assert prepare_flow(params_file="params.yaml") == stats
+    assert meta.stat().st_mtime_ns == before
+    # A deleted output is rebuilt rather than "cached".
+    meta.unlink()
+    prepare_flow(params_file="params.yaml")
+    assert meta.exists()
+
+
+def test_bad_params_fail_clearly_and_keep_outputs(workdir, set_params):
+    from flows.prepare import prepare_flow
+
+    set_params(prepare={"datasets": ["dengue"]})
+    prepare_flow(params_file="params.yaml")
+    kept = Path("reports/prepare/metrics.json").read_text()
+
+    set_params(prepare={"test_fraction": 2})
+    with pytest.raises(P.ParamsError, match=r"prepare\.test_fraction = 2"):
+        prepare_flow(params_file="params.yaml")
+    set_params(prepare={"test_fraction": 0.2, "datasets": ["no-such-data"]})
+    with pytest.raises(P.ParamsError, match="unknown dataset"):
+        prepare_flow(params_file="params.yaml")
+    assert Path("reports/prepare/metrics.json").read_text() == kept
+    assert Path("data/prepared/dengue/meta.json").exists()
+
+
+def test_stage_cli_prints_one_error(workdir, set_params, prefect_api):
+    set_params(prepare={"seed": -1})
+    env = {**os.environ, "PREFECT_API_URL": prefect_api, "PYTHONPATH": str(REPO)}
+    result = subprocess.run(
+        [sys.executable, "-m", "flows.prepare"],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 2
+    assert "error: params.yaml: prepare.seed = -1" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_pipeline_runs_stages_as_nested_runs(workdir, set_params, mlflow_uri):
+    from flows.pipeline import pipeline_flow
+
+    set_params(prepare={"datasets": ["dengue"]})
+    parent = pipeline_flow(params_file="params.yaml")
+
+    children = Tracker().runs(parent_run_id=parent)
+    assert sorted(r.data.tags["aether.stage"] for r in children) == ["prepare", "report"]
+    assert all(r.info.status == "FINISHED" for r in children)
+    assert MlflowClient(mlflow_uri).get_run(parent).info.status == "FINISHED"
+    html = Path("reports/report.html").read_text()
+    assert "<h2 id='prepare'>prepare</h2>" in html and "data:image/png;base64," in html
+    report_run = next(r for r in children if r.data.tags["aether.stage"] == "report")
+    listed = MlflowClient(mlflow_uri).list_artifacts(report_run.info.run_id, "report")
+    assert {"report/report.html", "report/report.md"} <= {a.path for a in listed}
+
+
+def test_nightly_deployment_is_scheduled(prefect_api):
+    """`--serve` and prefect.yaml declare the same nightly schedule of the same flow."""
+    from prefect.client.orchestration import get_client
+    from prefect.flows import load_flow_from_entrypoint
+
+    from flows.pipeline import pipeline_flow
+
+    spec = yaml.safe_load((REPO / "prefect.yaml").read_text())
+    nightly = next(d for d in spec["deployments"] if d["name"] == "nightly")
+    cron = P.load("pipeline", REPO / "params.yaml").nightly_cron
+    assert nightly["schedules"][0]["cron"] == cron
+    flow = load_flow_from_entrypoint(str(REPO / nightly["entrypoint"]))
+    assert flow.name == pipeline_flow.name
+
+    deployment_id = pipeline_flow.to_deployment(name="nightly", cron=cron).apply()
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment(deployment_id)
+    assert deployment.name == "nightly"
+    assert deployment.schedules[0].schedule.cron == cron
