@@ -23,7 +23,7 @@ offline.apply()
 
 from aether import params as P  # noqa: E402
 from aether import provenance  # noqa: E402
-from aether.tracking import PARENT_ENV, Tracker, tracking_uri  # noqa: E402
+from aether.tracking import PARENT_ENV, Tracker  # noqa: E402
 
 SERVER_TIMEOUT_S = 180
 
@@ -67,6 +67,7 @@ def prefect_server():
 def main(argv: list[str] | None = None) -> int:
     """Run `dvc repro [argv]`; print where the report is and how to open MLflow."""
     argv = sys.argv[1:] if argv is None else argv
+    default_store = "MLFLOW_TRACKING_URI" not in os.environ  # MLflow exports it once set
     try:
         pipeline = P.load("pipeline")
     except P.ParamsError as exc:
@@ -89,9 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     if code == 0:
         report = Path("reports/report.html").resolve()
         print(f"\nReport: {report}\n        {report.with_suffix('.md')}")
-        uri = tracking_uri()
-        if uri == tracking_uri(Path.cwd()) and "MLFLOW_TRACKING_URI" not in os.environ:
-            uri = "sqlite:///mlflow.db"
+        uri = "sqlite:///mlflow.db" if default_store else tracker.uri
         print(f"MLflow dashboard: mlflow ui --backend-store-uri {uri}")
     return code
 
