@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 
 from prefect import flow, get_run_logger
+from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from aether import params as P
 from aether import provenance
@@ -18,6 +19,7 @@ from aether.tracking import Tracker
 from flows import common
 from flows.prepare import prepare_flow
 from flows.report import report_flow
+from flows.server import prefect_server
 
 # DAG order: prepare first, the method stages (independent of each other), report last.
 STAGES = {"prepare": prepare_flow, "report": report_flow}
@@ -32,7 +34,9 @@ def pipeline_flow(params_file: str = str(P.PARAMS_FILE), stages: list[str] | Non
         raise P.ParamsError(f"unknown stage(s) {unknown}; stages are {list(STAGES)}")
     pipeline = P.load("pipeline", Path(params_file))
     tracker = Tracker(experiment=pipeline.experiment)
-    parent = tracker.start_parent("pipeline", tags=provenance.run_tags())
+    parent = tracker.start_parent(
+        "pipeline", tags=provenance.run_tags(), params_file=Path(params_file)
+    )
     runner = common.task_runner(pipeline)
     ok = False
     try:
@@ -57,11 +61,14 @@ def main() -> None:
         P.validate(args.params)
         if args.serve:
             cron = P.load("pipeline", args.params).nightly_cron
-            pipeline_flow.serve(
-                name="nightly",
-                cron=cron,
-                parameters={"params_file": str(args.params), "stages": args.stages},
-            )
+            # Schedules need a server with its scheduler; the ephemeral one has none.
+            with prefect_server(ui=True) as url, temporary_settings({PREFECT_API_URL: url}):
+                print(f"Prefect UI and API: {url.removesuffix('/api')}")
+                pipeline_flow.serve(
+                    name="nightly",
+                    cron=cron,
+                    parameters={"params_file": str(args.params), "stages": args.stages},
+                )
         else:
             pipeline_flow(params_file=str(args.params), stages=args.stages)
 

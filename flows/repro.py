@@ -9,12 +9,8 @@ parent run with a nested run per stage that DVC actually re-ran.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
 from aether import offline
@@ -24,44 +20,7 @@ offline.apply()
 from aether import params as P  # noqa: E402
 from aether import provenance  # noqa: E402
 from aether.tracking import PARENT_ENV, Tracker  # noqa: E402
-
-SERVER_TIMEOUT_S = 180
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def prefect_server():
-    """A local Prefect API server for the duration, unless PREFECT_API_URL names one."""
-    if os.environ.get("PREFECT_API_URL"):
-        yield os.environ["PREFECT_API_URL"]
-        return
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/api"
-    cmd = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
-    cmd += ["--port", str(port), "--no-ui", "--analytics-off"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + SERVER_TIMEOUT_S
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the Prefect server did not start") from None
-                time.sleep(1)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+from flows.server import prefect_server  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,7 +33,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     tracker = Tracker(experiment=pipeline.experiment)
-    parent = tracker.start_parent("pipeline (dvc repro)", tags=provenance.run_tags())
+    parent = tracker.start_parent(
+        "pipeline (dvc repro)", tags=provenance.run_tags(), params_file=P.PARAMS_FILE
+    )
     env = dict(os.environ)
     # DVC's stage commands say `python`: make it this interpreter.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"

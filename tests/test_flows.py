@@ -93,7 +93,9 @@ def test_pipeline_runs_stages_as_nested_runs(workdir, set_params, mlflow_uri):
     children = Tracker().runs(parent_run_id=parent)
     assert sorted(r.data.tags["aether.stage"] for r in children) == ["prepare", "report"]
     assert all(r.info.status == "FINISHED" for r in children)
-    assert MlflowClient(mlflow_uri).get_run(parent).info.status == "FINISHED"
+    parent_run = MlflowClient(mlflow_uri).get_run(parent)
+    assert parent_run.info.status == "FINISHED"
+    assert parent_run.data.params["prepare.datasets"] == "['dengue']"
     html = Path("reports/report.html").read_text()
     assert "<h2 id='prepare'>prepare</h2>" in html and "data:image/png;base64," in html
     report_run = next(r for r in children if r.data.tags["aether.stage"] == "report")

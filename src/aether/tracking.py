@@ -20,7 +20,8 @@ from aether.nested import leaves
 
 offline.apply()
 
-import mlflow  # noqa: E402  (after the offline settings)
+import mlflow  # noqa: E402
+import yaml  # noqa: E402  (after the offline settings)
 from mlflow.entities import Metric, Param, RunStatus  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
 
@@ -111,8 +112,18 @@ class Tracker:
             return (db.parent / "mlartifacts" / experiment).as_uri()
         return None
 
-    def start_parent(self, name: str, tags: Mapping[str, str] | None = None) -> str:
+    def start_parent(
+        self,
+        name: str,
+        tags: Mapping[str, str] | None = None,
+        params_file: Path | None = None,
+    ) -> str:
+        """The pipeline run: all of params.yaml as params, and the file as an artefact."""
         run = self.client.create_run(self.experiment_id, run_name=name, tags=dict(tags or {}))
+        if params_file is not None:
+            parent = StageRun(self.client, run.info.run_id, self.experiment_id)
+            parent.log_params(yaml.safe_load(Path(params_file).read_text()))
+            parent.log_artifact(Path(params_file))
         return run.info.run_id
 
     def end(self, run_id: str, ok: bool = True) -> None:
