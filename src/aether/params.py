@@ -19,11 +19,11 @@ class ParamsError(ValueError):
     """params.yaml is missing, unparsable, or holds a value of the wrong type or range."""
 
 
-class _Section(BaseModel):
+class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class PipelineParams(_Section):
+class PipelineParams(Section):
     """How the pipeline runs: where tasks execute and where MLflow records."""
 
     task_runner: Literal["threads", "dask"] = "threads"
@@ -33,7 +33,7 @@ class PipelineParams(_Section):
     nightly_cron: str = "0 2 * * *"
 
 
-class PrepareParams(_Section):
+class PrepareParams(Section):
     """Which datasets `prepare` materializes, and how it splits them."""
 
     datasets: list[str] = Field(min_length=1)
@@ -53,20 +53,20 @@ class PrepareParams(_Section):
         return names
 
 
-class ReportParams(_Section):
+class ReportParams(Section):
     """The report's title and the address `mlflow ui` serves on, for run links."""
 
     title: str = "Aether pipeline report"
     mlflow_ui: str = "http://127.0.0.1:5000"
 
 
-SECTIONS: dict[str, type[_Section]] = {
+SECTIONS: dict[str, type[Section]] = {
     "pipeline": PipelineParams,
     "prepare": PrepareParams,
     "report": ReportParams,
 }
 
-S = TypeVar("S", bound=_Section)
+S = TypeVar("S", bound=Section)
 
 
 def read_all(path: Path = PARAMS_FILE) -> dict:
@@ -82,15 +82,19 @@ def read_all(path: Path = PARAMS_FILE) -> dict:
     return data
 
 
-def load(section: str, path: Path = PARAMS_FILE) -> _Section:
-    """Validate one section of params.yaml into its model."""
+def load(section: str, path: Path = PARAMS_FILE) -> Section:
+    """Validate one section of params.yaml into its registered model."""
     if section not in SECTIONS:
         raise ParamsError(f"no params section {section!r}; known: {sorted(SECTIONS)}")
-    raw = read_all(path).get(section, {})
-    return parse(SECTIONS[section], raw, section, path)
+    return load_as(SECTIONS[section], section, path)
 
 
-def validate(path: Path = PARAMS_FILE) -> dict[str, _Section]:
+def load_as(model: type[S], section: str, path: Path = PARAMS_FILE) -> S:
+    """Validate one section of params.yaml into `model` (a stage's own Section subclass)."""
+    return parse(model, read_all(path).get(section, {}), section, path)
+
+
+def validate(path: Path = PARAMS_FILE) -> dict[str, Section]:
     """Every section of params.yaml, validated: fail before any stage starts."""
     return {section: load(section, path) for section in SECTIONS}
 
