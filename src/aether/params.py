@@ -6,6 +6,7 @@ outputs.
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -60,7 +61,9 @@ class ReportParams(Section):
     mlflow_ui: str = "http://127.0.0.1:5000"
 
 
-SECTIONS: dict[str, type[Section]] = {
+# A stage's own model is named by "module:Class" and imported only when its section is read,
+# so validating params.yaml does not import every method's compiled code.
+SECTIONS: dict[str, type[Section] | str] = {
     "pipeline": PipelineParams,
     "prepare": PrepareParams,
     "report": ReportParams,
@@ -86,7 +89,11 @@ def load(section: str, path: Path = PARAMS_FILE) -> Section:
     """Validate one section of params.yaml into its registered model."""
     if section not in SECTIONS:
         raise ParamsError(f"no params section {section!r}; known: {sorted(SECTIONS)}")
-    return load_as(SECTIONS[section], section, path)
+    model = SECTIONS[section]
+    if isinstance(model, str):
+        module, _, name = model.partition(":")
+        model = getattr(importlib.import_module(module), name)
+    return load_as(model, section, path)
 
 
 def load_as(model: type[S], section: str, path: Path = PARAMS_FILE) -> S:
