@@ -122,3 +122,37 @@ def test_nightly_deployment_is_scheduled(prefect_api):
         deployment = client.read_deployment(deployment_id)
     assert deployment.name == "nightly"
     assert deployment.schedules[0].schedule.cron == cron
+
+
+def test_fetch_retries_io_failures_but_not_bad_checksums(workdir, monkeypatch):
+    """A download that fails once is retried by Prefect; a checksum mismatch is not."""
+    from prefect import flow
+
+    import aether.data
+    from tasks.prepare import fetch_dataset
+
+    real_fetch, calls = aether.data.fetch, []
+
+    def flaky(name, raw_dir, mirror=None):
+        calls.append(name)
+        if len(calls) == 1:
+            raise aether.data.MissingSourceError("connection reset (simulated)")
+        return real_fetch(name, raw_dir, mirror=mirror)
+
+    @flow
+    def one_fetch():
+        return fetch_dataset("dengue", "data/raw", str(REPO.parent / "shared" / "datasets"))
+
+    monkeypatch.setattr(aether.data, "fetch", flaky)
+    fetched = one_fetch()
+    assert len(calls) == 2 and all(Path(p).exists() for p in fetched.values())
+
+    def corrupt(name, raw_dir, mirror=None):
+        calls.append(name)
+        raise aether.data.ChecksumMismatchError(Path("x"), "a" * 64, "b" * 64, "restore it")
+
+    calls.clear()
+    monkeypatch.setattr(aether.data, "fetch", corrupt)
+    with pytest.raises(aether.data.ChecksumMismatchError):
+        one_fetch()
+    assert len(calls) == 1
