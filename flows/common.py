@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect import Flow
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from aether import params as P
 from aether.data import DataError
 
 
-def task_runner(pipeline: P.PipelineParams):
+def task_runner(pipeline: P.PipelineParams) -> TaskRunner:
     """Threads on this machine, or a Dask cluster (prefect-dask) when params say so."""
     if pipeline.task_runner == "dask":
         from prefect_dask import DaskTaskRunner
@@ -27,7 +28,7 @@ def task_runner(pipeline: P.PipelineParams):
     return ThreadPoolTaskRunner(max_workers=pipeline.max_workers)
 
 
-def with_runner(flow_fn, params_file: Path = P.PARAMS_FILE):
+def with_runner(flow_fn: Flow, params_file: Path = P.PARAMS_FILE) -> Flow:
     """The flow with the task runner that params.yaml's `pipeline` section asks for."""
     pipeline = P.load("pipeline", params_file)
     return flow_fn.with_options(task_runner=task_runner(pipeline))
@@ -43,7 +44,7 @@ def clear_errors() -> Iterator[None]:
         raise SystemExit(2) from None
 
 
-def main(flow_fn: Callable, description: str) -> None:
+def main(flow_fn: Flow, description: str) -> None:
     """Run one stage flow from the command line on params.yaml."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--params", type=Path, default=P.PARAMS_FILE)

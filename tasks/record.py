@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,8 @@ def record_stage(
     *,
     series: Mapping[str, list[float]] | None = None,
     plots: Mapping[str, list[dict[str, Any]]] | None = None,
-    artifacts: list[str] = (),
-    inputs: list[str] = (),
+    artifacts: Sequence[str] = (),
+    inputs: Sequence[str] = (),
     parent_run_id: str | None = None,
     experiment: str = "aether",
     reports_dir: str = "reports",
