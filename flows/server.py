@@ -52,5 +52,3 @@ def prefect_server(ui: bool = False) -> Iterator[str]:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
-
-
