@@ -1,0 +1,11 @@
+/* Basic facts of group theory. */
+theorem mul_id : [('a : G) -> (= (op 'a id) 'a)].
+theorem id_mul_id : (= (op id id) id).
+theorem inv_mul_self : [('a : G) -> ('b : G) -> (= (op (op 'a 'b) (inv 'b)) 'a)].
+theorem left_cancel : [('a : G) -> ('b : G) -> ('c : G) -> (= (op 'a 'b) (op 'a 'c)) -> (= 'b 'c)].
+theorem right_cancel : [('a : G) -> ('b : G) -> ('c : G) -> (= (op 'b 'a) (op 'c 'a)) -> (= 'b 'c)].
+theorem id_unique : [('f : G) -> [('a : G) -> (= (op 'f 'a) 'a)] -> (= 'f id)].
+theorem inv_id : (= (inv id) id).
+theorem inv_unique : [('a : G) -> ('b : G) -> (= (op 'a 'b) id) -> (= 'b (inv 'a))].
+theorem inv_inv : [('a : G) -> (= (inv (inv 'a)) 'a)].
+theorem inv_op : [('a : G) -> ('b : G) -> (= (inv (op 'a 'b)) (op (inv 'b) (inv 'a)))].
