@@ -14,6 +14,18 @@ offline.apply()
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Every stage on a configuration small enough for the end-to-end tests (pipeline, DVC).
+TINY_STAGES = {
+    "prepare": {"datasets": ["reuters", "dengue"]},
+    "delayed": {
+        "models": ["kalman", "dengue"],
+        "particles": [8],
+        "runs": 2,
+        "kalman_steps": 5,
+        "dengue_steps": 3,
+    },
+}
+
 
 @pytest.fixture(scope="session")
 def prefect_api():
@@ -41,6 +53,12 @@ def workdir(tmp_path, monkeypatch, mlflow_uri) -> Path:
         shutil.copy(REPO / name, work / name)
     monkeypatch.chdir(work)
     return work
+
+
+@pytest.fixture
+def tiny_stages() -> dict:
+    """A copy of TINY_STAGES, for tests that run the whole pipeline."""
+    return {name: dict(values) for name, values in TINY_STAGES.items()}
 
 
 @pytest.fixture

@@ -84,18 +84,18 @@ def test_stage_cli_prints_one_error(workdir, set_params, prefect_api):
     assert "Traceback" not in result.stderr
 
 
-def test_pipeline_runs_stages_as_nested_runs(workdir, set_params, mlflow_uri):
-    from flows.pipeline import pipeline_flow
+def test_pipeline_runs_stages_as_nested_runs(workdir, set_params, tiny_stages, mlflow_uri):
+    from flows.pipeline import STAGES, pipeline_flow
 
-    set_params(prepare={"datasets": ["dengue"]})
+    set_params(**tiny_stages)
     parent = pipeline_flow(params_file="params.yaml")
 
     children = Tracker().runs(parent_run_id=parent)
-    assert sorted(r.data.tags["aether.stage"] for r in children) == ["prepare", "report"]
+    assert sorted(r.data.tags["aether.stage"] for r in children) == sorted(STAGES)
     assert all(r.info.status == "FINISHED" for r in children)
     parent_run = MlflowClient(mlflow_uri).get_run(parent)
     assert parent_run.info.status == "FINISHED"
-    assert parent_run.data.params["prepare.datasets"] == "['dengue']"
+    assert parent_run.data.params["prepare.datasets"] == str(tiny_stages["prepare"]["datasets"])
     html = Path("reports/report.html").read_text()
     assert "<h2 id='prepare'>prepare</h2>" in html and "data:image/png;base64," in html
     report_run = next(r for r in children if r.data.tags["aether.stage"] == "report")

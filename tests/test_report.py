@@ -47,3 +47,18 @@ def test_bar_template_renders(tmp_path):
     plot = report.Plot(csv, x="megabytes", y="dataset", title="t", template="bar_horizontal")
     out = report.render_png(plot, tmp_path / "d.png")
     assert out.stat().st_size > 1000
+
+
+def test_text_columns_become_panels_and_series(tmp_path):
+    csv = tmp_path / "spread.csv"
+    rows = ["model,delay,particles,log_z"]
+    rows += [
+        f"{m},{d},{n},{-n * 0.01 - (d == 'off')}"
+        for m in "ab"
+        for d in ("on", "off")
+        for n in (64, 256)
+    ]
+    csv.write_text("\n".join(rows) + "\n")
+    plot = report.Plot(csv, x="particles", y="log_z", title="spread", template="scatter")
+    out = report.render_png(plot, tmp_path / "spread.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

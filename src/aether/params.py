@@ -66,6 +66,7 @@ class ReportParams(Section):
 SECTIONS: dict[str, type[Section] | str] = {
     "pipeline": PipelineParams,
     "prepare": PrepareParams,
+    "delayed": "aether.delayed.params:DelayedParams",
     "report": ReportParams,
 }
 

@@ -91,29 +91,55 @@ def _plots(spec: dict) -> list[Plot]:
 
 
 def render_png(plot: Plot, out: Path) -> Path:
-    """Draw a DVC plot's CSV as a PNG: bars for bar templates, lines otherwise."""
+    """Draw a DVC plot's CSV as a PNG: bars for bar templates, else lines (points for scatter).
+
+    Text columns besides x and y label the series: with two or more, the first one splits
+    the figure into panels (e.g. one per model) and the rest name the series in each panel.
+    """
     frame = pd.read_csv(plot.source)
     x = plot.x or frame.columns[0]
     ys = [plot.y] if plot.y else [c for c in frame.columns if c != x]
-    fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=100)
-    if plot.template == "bar_horizontal":  # DVC's convention: x holds the values
-        ax.barh(frame[ys[0]].astype(str), frame[x])
-        ax.set_xlabel(x)
-    elif plot.template.startswith("bar"):
-        ax.bar(frame[x].astype(str), frame[ys[0]])
-        ax.set_ylabel(ys[0])
+    if plot.template.startswith("bar"):
+        fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=100)
+        if plot.template == "bar_horizontal":  # DVC's convention: x holds the values
+            ax.barh(frame[ys[0]].astype(str), frame[x])
+            ax.set_xlabel(x)
+        else:
+            ax.bar(frame[x].astype(str), frame[ys[0]])
+            ax.set_ylabel(ys[0])
+        ax.set_title(plot.title)
     else:
-        for y in ys:
-            ax.plot(frame[x], frame[y], marker="o" if len(frame) < 30 else None, label=y)
-        ax.set_xlabel(x)
-        if len(ys) > 1:
-            ax.legend()
-    ax.set_title(plot.title)
+        labels = [c for c in frame.columns if c not in (x, *ys) and frame[c].dtype == object]
+        facet = labels.pop(0) if len(labels) >= 2 else None
+        panels = list(frame.groupby(facet, sort=False)) if facet else [(None, frame)]
+        fig, axes = plt.subplots(
+            1, len(panels), figsize=(4.2 * len(panels) + 1, 3.6), dpi=100, squeeze=False
+        )
+        for ax, (name, part) in zip(axes[0], panels, strict=True):
+            _draw_series(ax, part, x, ys, labels, scatter=plot.template == "scatter")
+            ax.set_xlabel(x)
+            ax.set_title(f"{facet} = {name}" if facet else plot.title)
+        if facet:
+            fig.suptitle(plot.title)
     fig.tight_layout()
     with io.atomic_path(out) as tmp:
         fig.savefig(tmp, format="png")
     plt.close(fig)
     return out
+
+
+def _draw_series(ax, frame: pd.DataFrame, x: str, ys: list[str], labels: list[str], scatter: bool):
+    groups = list(frame.groupby(labels, sort=False)) if labels else [((), frame)]
+    for key, part in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        for y in ys:
+            name = ", ".join([*map(str, key), *([y] if len(ys) > 1 else [])]) or y
+            if scatter:
+                ax.scatter(part[x], part[y], s=10, alpha=0.6, label=name)
+            else:
+                ax.plot(part[x], part[y], marker="o" if len(part) < 30 else None, label=name)
+    if len(groups) > 1 or len(ys) > 1:
+        ax.legend(fontsize="small")
 
 
 def _fmt(value: Any) -> str:

@@ -1,0 +1,1 @@
+"""Models of the paper: pedagogical examples, the linear-nonlinear SSM, Yap dengue."""
