@@ -20,10 +20,16 @@ from flows import common
 from flows.delayed import delayed_flow
 from flows.prepare import prepare_flow
 from flows.report import report_flow
+from flows.topics import topics_flow
 from flows.server import prefect_server
 
 # DAG order: prepare first, the method stages (independent of each other), report last.
-STAGES = {"prepare": prepare_flow, "delayed": delayed_flow, "report": report_flow}
+STAGES = {
+    "prepare": prepare_flow,
+    "delayed": delayed_flow,
+    "topics": topics_flow,
+    "report": report_flow,
+}
 
 
 @flow(name="aether-pipeline")

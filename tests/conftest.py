@@ -24,6 +24,15 @@ TINY_STAGES = {
         "kalman_steps": 5,
         "dengue_steps": 3,
     },
+    "topics": {
+        "corpus": "reuters",
+        "n_topics": 4,
+        "iterations": 6,
+        "burn_in": 2,
+        "samplers": ["pclda"],
+        "threads": 1,
+        "heldout_sweeps": 3,
+    },
 }
 
 

@@ -67,6 +67,7 @@ SECTIONS: dict[str, type[Section] | str] = {
     "pipeline": PipelineParams,
     "prepare": PrepareParams,
     "delayed": "aether.delayed.params:DelayedParams",
+    "topics": "aether.topics.params:TopicsParams",
     "report": ReportParams,
 }
 

@@ -1,0 +1,276 @@
+"""Benchmark of the `topics` stage: PC-LDA and the baselines against tomotopy and `lda`.
+
+Side by side in one process on the same corpora (20 Newsgroups train and a synthetic corpus
+of 1M tokens), K=100, alpha=0.1, beta=0.01:
+- speed: tokens/s (wall and CPU) as the median of >= 5 timed blocks of sweeps after warm-up;
+- quality at equal wall time: each implementation trains for the same wall-time budget, then
+  its final z is scored by the same code (log joint per token; held-out log-likelihood per
+  token by document completion on the test split, with Φ̂ = (n_wk + β)/(n_k + Vβ) from its
+  counts), so no implementation's own likelihood definition is compared with another's.
+
+    python benchmarks/topics_bench.py [--quick]     # writes reports/topics/bench.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from functools import partial
+from importlib.metadata import version
+from pathlib import Path
+
+import numba
+import numpy as np
+import scipy.sparse as sp
+
+import aether.data
+from aether import io
+from aether.topics import corpus, metrics, synthetic
+from aether.topics.likelihood import log_joint_counts
+from aether.topics.model import LDA
+
+K, ALPHA, BETA, SEED = 100, 0.1, 0.01, 0
+
+
+class Ours:
+    """This project's samplers behind the benchmark's three calls."""
+
+    def __init__(self, train: corpus.Tokens, sampler: str, threads: int) -> None:
+        self.model = LDA(
+            train, K, alpha=ALPHA, beta=BETA, sampler=sampler, seed=SEED, threads=threads
+        )
+        self.train_tokens = train
+
+    def sweep(self, n: int) -> None:
+        self.model.train(n, every=10**9)
+
+    def counts(self) -> tuple[np.ndarray, np.ndarray]:
+        t = self.train_tokens
+        docs = np.repeat(np.arange(t.n_docs), t.doc_lengths)
+        ndk = np.zeros((t.n_docs, K))
+        np.add.at(ndk, (docs, self.model.z), 1.0)
+        return ndk, self.model.nwk.astype(np.float64)
+
+
+class Tomotopy:
+    def __init__(self, train: corpus.Tokens, workers: int) -> None:
+        import tomotopy as tp
+
+        self.model = tp.LDAModel(k=K, alpha=ALPHA, eta=BETA, seed=SEED)
+        for d in range(train.n_docs):
+            self.model.add_doc(
+                [str(w) for w in train.words[train.doc_ptr[d] : train.doc_ptr[d + 1]]]
+            )
+        self.model.optim_interval = 0
+        self.workers, self.n_words = workers, train.n_words
+
+    def sweep(self, n: int) -> None:
+        self.model.train(n, workers=self.workers)
+
+    def counts(self) -> tuple[np.ndarray, np.ndarray]:
+        ids = np.array([int(w) for w in self.model.vocabs])
+        ndk = np.zeros((len(self.model.docs), K))
+        nwk = np.zeros((self.n_words, K))
+        for d, doc in enumerate(self.model.docs):
+            topics = np.asarray(doc.topics)
+            np.add.at(ndk[d], topics, 1.0)
+            np.add.at(nwk, (ids[np.asarray(doc.words)], topics), 1.0)
+        return ndk, nwk
+
+
+class LdaPackage:
+    """`lda` cannot continue a chain, so each timed block is a fresh fit of that many sweeps."""
+
+    def __init__(self, train_counts: sp.csr_array) -> None:
+        self.counts_matrix = train_counts
+        self.model = None
+
+    def sweep(self, n: int) -> None:
+        import lda
+
+        self.model = lda.LDA(
+            n_topics=K, n_iter=n, alpha=ALPHA, eta=BETA, random_state=SEED, refresh=10**9
+        )
+        self.model.fit(self.counts_matrix)
+
+    def counts(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.model.ndz_.astype(np.float64), self.model.nzw_.T.astype(np.float64)
+
+
+def build(impl: str, sampler: str, threads: int, train: corpus.Tokens, counts: sp.csr_array):
+    if impl == "tomotopy":
+        return Tomotopy(train, threads)
+    if impl == "lda":
+        return LdaPackage(counts)
+    return Ours(train, sampler, threads)
+
+
+def timed(fn) -> tuple[float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def speed(impl, n_tokens: int, sweeps: int, repeats: int) -> dict:
+    if isinstance(impl, LdaPackage):
+        sweeps = 1  # about 0.4M tokens/s: one sweep per (fresh) fit keeps this row short
+    else:
+        impl.sweep(2)  # warm-up: compilation, first allocation
+    walls, cpus = zip(*(timed(lambda: impl.sweep(sweeps)) for _ in range(repeats)), strict=True)
+    return {
+        "tokens_per_s_wall": n_tokens * sweeps / statistics.median(walls),
+        "tokens_per_s_cpu": n_tokens * sweeps / statistics.median(cpus),
+        "median_block_s": statistics.median(walls),
+        "sweeps_per_block": sweeps,
+    }
+
+
+def quality(make, test: corpus.Tokens, budget: float, n_tokens: int, per_sweep: float) -> dict:
+    """Train a fresh model for `budget` wall seconds; score its final state."""
+    impl = make()
+    trace, spent, sweeps = [], 0.0, 0
+    if isinstance(impl, LdaPackage):  # one fit sized to the budget from its measured speed
+        sweeps = max(1, int(budget / per_sweep))
+        spent, _ = timed(lambda: impl.sweep(sweeps))
+    else:
+        while spent < budget:
+            wall, _ = timed(lambda: impl.sweep(1))
+            spent, sweeps = spent + wall, sweeps + 1
+            if sweeps % 5 == 0:
+                ndk, nwk = impl.counts()
+                trace.append([round(spent, 3), log_joint_counts(ndk, nwk, ALPHA, BETA) / n_tokens])
+    ndk, nwk = impl.counts()
+    phi_hat = ((nwk + BETA) / (nwk.sum(0) + nwk.shape[0] * BETA)).T
+    return {
+        "budget_s": budget,
+        "sweeps_in_budget": sweeps,
+        "seconds_used": spent,
+        "log_joint_per_token": log_joint_counts(ndk, nwk, ALPHA, BETA) / n_tokens,
+        "heldout_ll_per_token": metrics.heldout_log_likelihood(phi_hat, test, ALPHA, seed=SEED),
+        "trace": trace,
+    }
+
+
+def corpora(quick: bool, work: Path):
+    if quick:
+        counts, _ = synthetic.draw_corpus(2500, 5000, K, 100, alpha=ALPHA, beta=BETA, seed=1)
+        yield "synthetic-250k", counts[:2000], counts[2000:]
+        return
+    aether.data.prepare("20news", work / "raw", work / "prepared")
+    news = aether.data.read_corpus(work / "prepared" / "20news")
+    yield "20news", news.train, news.test
+    counts, _ = synthetic.draw_corpus(12500, 10000, K, 100, alpha=ALPHA, beta=BETA, seed=1)
+    yield "synthetic-1M", counts[:10000], counts[10000:]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a small synthetic corpus only")
+    parser.add_argument("--out", type=Path, default=Path("reports/topics/bench.json"))
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "aether-topics")
+    args = parser.parse_args()
+    logging.getLogger("lda").setLevel(logging.WARNING)  # it logs every fit at INFO
+    repeats, sweeps, budget = (5, 3, 5.0) if args.quick else (5, 5, 30.0)
+    max_threads = min(2, numba.config.NUMBA_NUM_THREADS)
+
+    rows, identical = [], True
+    for name, train_counts, test_counts in corpora(args.quick, args.work):
+        train = corpus.from_counts(train_counts, drop_empty=True)
+        test = corpus.from_counts(test_counts, drop_empty=True)
+        n = train.n_tokens
+        print(f"\n{name}: {train.n_docs} documents, {n} tokens, V={train.n_words}", flush=True)
+        train_csr = sp.csr_array(train_counts)[np.asarray(train_counts.sum(axis=1)).ravel() > 0]
+        threads = range(1, max_threads + 1)
+        configs = [("aether", "pclda", t) for t in threads]
+        configs += [("aether", "pclda_light", t) for t in threads]
+        configs += [("aether", "sparselda", 1), ("aether", "collapsed", 1)]
+        configs += [("tomotopy", "LDAModel", w) for w in threads]
+        configs.append(("lda", "collapsed", 1))
+        chains = {}
+        for impl_name, sampler, threads in configs:
+            make = partial(build, impl_name, sampler, threads, train, train_csr)
+            impl = make()
+            row = {
+                "corpus": name,
+                "implementation": impl_name,
+                "sampler": sampler,
+                "threads": threads,
+                **speed(impl, n, sweeps, repeats),
+            }
+            if sampler == "pclda":
+                chains[threads] = impl.model.z.copy()
+            row.update(
+                quality(make, test, budget, n, row["median_block_s"] / row["sweeps_per_block"])
+            )
+            rows.append(row)
+            print(
+                f"{impl_name:9s} {sampler:11s} threads={threads}  "
+                f"{row['tokens_per_s_wall'] / 1e6:6.2f}M tok/s wall  "
+                f"{row['tokens_per_s_cpu'] / 1e6:6.2f}M tok/s CPU  "
+                f"log joint {row['log_joint_per_token']:.4f}  "
+                f"held-out {row['heldout_ll_per_token']:.4f}  ({row['sweeps_in_budget']} sweeps)",
+                flush=True,
+            )
+        identical &= all(np.array_equal(chains[1], z) for z in chains.values())
+
+    first = rows[0]["corpus"]
+
+    def pick(impl: str, sampler: str, threads: int) -> dict:
+        return next(
+            r
+            for r in rows
+            if (r["corpus"], r["implementation"], r["sampler"], r["threads"])
+            == (first, impl, sampler, threads)
+        )
+
+    ours1, ours2 = pick("aether", "pclda", 1), pick("aether", "pclda", max_threads)
+    tomo1, tomo2 = pick("tomotopy", "LDAModel", 1), pick("tomotopy", "LDAModel", max_threads)
+    summary = {
+        "corpus": first,
+        "pclda_tokens_per_s_per_core_vs_tomotopy": ours1["tokens_per_s_cpu"]
+        / tomo1["tokens_per_s_cpu"],
+        "pclda_2thread_speedup": ours2["tokens_per_s_wall"] / ours1["tokens_per_s_wall"],
+        "pclda_minus_tomotopy_heldout_ll_per_token": ours2["heldout_ll_per_token"]
+        - tomo2["heldout_ll_per_token"],
+        "identical_across_thread_counts": int(identical),
+    }
+    report = {
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(),
+            "numba_threads": numba.config.NUMBA_NUM_THREADS,
+            "numba_threading_layer": numba.threading_layer(),
+            "load_average_at_end": os.getloadavg(),
+            "note": "shared machine: 2 cores used by other jobs at the same time",
+        },
+        "versions": {
+            "python": sys.version.split()[0],
+            **{p: version(p) for p in ("numpy", "scipy", "numba", "tomotopy", "lda")},
+        },
+        "settings": {
+            "K": K,
+            "alpha": ALPHA,
+            "beta": BETA,
+            "seed": SEED,
+            "repeats": repeats,
+            "sweeps_per_block": sweeps,
+            "budget_s": budget,
+            "quick": args.quick,
+        },
+        "rows": rows,
+        "summary": summary,
+    }
+    io.write_json(args.out, report)
+    print("\nsummary:", {k: round(v, 4) if isinstance(v, float) else v for k, v in summary.items()})
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
