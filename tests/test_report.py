@@ -61,4 +61,7 @@ def test_text_columns_become_panels_and_series(tmp_path):
     csv.write_text("\n".join(rows) + "\n")
     plot = report.Plot(csv, x="particles", y="log_z", title="spread", template="scatter")
     out = report.render_png(plot, tmp_path / "spread.png")
-    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    data = out.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width = int.from_bytes(data[16:20], "big")
+    assert width > 900  # one panel per model: two panels side by side

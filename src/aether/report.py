@@ -109,7 +109,11 @@ def render_png(plot: Plot, out: Path) -> Path:
             ax.set_ylabel(ys[0])
         ax.set_title(plot.title)
     else:
-        labels = [c for c in frame.columns if c not in (x, *ys) and frame[c].dtype == object]
+        labels = [
+            c
+            for c in frame.columns
+            if c not in (x, *ys) and not pd.api.types.is_numeric_dtype(frame[c])
+        ]
         facet = labels.pop(0) if len(labels) >= 2 else None
         panels = list(frame.groupby(facet, sort=False)) if facet else [(None, frame)]
         fig, axes = plt.subplots(
@@ -117,6 +121,8 @@ def render_png(plot: Plot, out: Path) -> Path:
         )
         for ax, (name, part) in zip(axes[0], panels, strict=True):
             _draw_series(ax, part, x, ys, labels, scatter=plot.template == "scatter")
+            if _spans_octaves(part[x]):
+                ax.set_xscale("log", base=2)  # particle counts, sizes: 64, 256, 1024
             ax.set_xlabel(x)
             ax.set_title(f"{facet} = {name}" if facet else plot.title)
         if facet:
@@ -126,6 +132,13 @@ def render_png(plot: Plot, out: Path) -> Path:
         fig.savefig(tmp, format="png")
     plt.close(fig)
     return out
+
+
+def _spans_octaves(values: pd.Series) -> bool:
+    """Positive numbers over at least 4x but few distinct values: a log axis reads better."""
+    if not pd.api.types.is_numeric_dtype(values) or (values <= 0).any():
+        return False
+    return values.nunique() <= 8 and values.max() >= 4 * values.min()
 
 
 def _draw_series(ax, frame: pd.DataFrame, x: str, ys: list[str], labels: list[str], scatter: bool):
