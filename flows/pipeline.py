@@ -20,6 +20,7 @@ from flows import common
 from flows.delayed import delayed_flow
 from flows.prepare import prepare_flow
 from flows.report import report_flow
+from flows.sparse import sparse_flow
 from flows.topics import topics_flow
 from flows.server import prefect_server
 
@@ -28,6 +29,7 @@ STAGES = {
     "prepare": prepare_flow,
     "delayed": delayed_flow,
     "topics": topics_flow,
+    "sparse": sparse_flow,
     "report": report_flow,
 }
 

@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 # Every stage on a configuration small enough for the end-to-end tests (pipeline, DVC).
 TINY_STAGES = {
-    "prepare": {"datasets": ["reuters", "dengue"]},
+    "prepare": {"datasets": ["reuters", "dengue", "cora"]},
     "delayed": {
         "models": ["kalman", "dengue"],
         "particles": [8],
@@ -32,6 +32,18 @@ TINY_STAGES = {
         "samplers": ["pclda"],
         "threads": 1,
         "heldout_sweeps": 3,
+    },
+    "sparse": {
+        "graphs": ["cora"],
+        "matrices": [],
+        "tensors": [],
+        "widths": [8],
+        "sparsities": [0.9],
+        "mlp_width": 64,
+        "crossover_size": 64,
+        "attention_lengths": [64],
+        "attention_window": 4,
+        "global_tokens": 2,
     },
 }
 

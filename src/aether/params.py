@@ -68,6 +68,7 @@ SECTIONS: dict[str, type[Section] | str] = {
     "prepare": PrepareParams,
     "delayed": "aether.delayed.params:DelayedParams",
     "topics": "aether.topics.params:TopicsParams",
+    "sparse": "aether.sparse.params:SparseParams",
     "report": ReportParams,
 }
 

@@ -1,0 +1,394 @@
+"""Benchmark cases: the generated kernels and models side by side with torch.sparse.
+
+Each case times ours, torch.sparse (COO and CSR; the faster counts), dense torch and scipy
+where they apply, in this process, as the median of `repeats` runs after a warm-up, and
+returns one row. Used by benchmarks/sparse_bench.py and the `sparse` stage.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import platform
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numba
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+import aether.data
+from aether.data import DataError
+from aether.sparse import nn as snn
+from aether.sparse.params import SparseParams
+from aether.sparse.runtime import Runtime
+from aether.sparse.tensor import SparseTensor
+
+# Dense baselines are skipped above this many matrix entries (memory and time).
+DENSE_LIMIT = 6_000 * 6_000
+
+warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled")
+
+
+@dataclass(frozen=True)
+class Timer:
+    repeats: int = 5
+
+    def __call__(self, fn: Callable[[], object]) -> float:
+        fn()  # warm-up: compilation and caches
+        times = []
+        for _ in range(self.repeats):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        return float(np.median(times))
+
+
+def machine(threads: int) -> dict:
+    return {
+        "platform": platform.platform(),
+        "processor": _cpu_name(),
+        "cpu_count": os.cpu_count(),
+        "threads": threads,
+        "shared": "timings taken on a 2-core machine shared with other jobs",
+        "copy_bandwidth_gbs": copy_bandwidth(),
+    }
+
+
+def _cpu_name() -> str:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor()
+    names = [line.split(":", 1)[1].strip() for line in text.splitlines() if "model name" in line]
+    return names[0] if names else platform.processor()
+
+
+def copy_bandwidth(megabytes: int = 128, repeats: int = 5) -> float:
+    """Measured memory bandwidth of a large array copy (bytes read + written per second)."""
+    src = np.ones(megabytes * 2**20 // 8)
+    dst = np.empty_like(src)
+    seconds = Timer(repeats)(lambda: np.copyto(dst, src))
+    return 2 * src.nbytes / seconds / 1e9
+
+
+def _torch_csr(m: sp.csr_array) -> torch.Tensor:
+    m = sp.csr_array(m)
+    return torch.sparse_csr_tensor(
+        torch.from_numpy(m.indptr.astype(np.int64)),
+        torch.from_numpy(m.indices.astype(np.int64)),
+        torch.from_numpy(m.data),
+        m.shape,
+    )
+
+
+def _best(row: dict, csr: float | None, coo: float | None) -> dict:
+    times = [t for t in (csr, coo) if t is not None]
+    row |= {"torch_csr_s": csr, "torch_coo_s": coo, "torch_sparse_s": min(times)}
+    row["speedup_vs_torch_sparse"] = row["torch_sparse_s"] / row["ours_s"]
+    return row
+
+
+class Cases:
+    """The benchmark cases; `rt` is the runtime under test (its kernels compile on warm-up)."""
+
+    def __init__(self, repeats: int = 5, seed: int = 0) -> None:
+        self.time = Timer(repeats)
+        self.rt = Runtime()
+        self.seed = seed
+
+    def _compile(self, fn: Callable[[], object]) -> float:
+        """The first call's time: scheduling, code generation and numba's compile (or load)."""
+        start = time.perf_counter()
+        fn()
+        return time.perf_counter() - start
+
+    # --- kernels ------------------------------------------------------------------------
+
+    def spmv(self, name: str, m: sp.csr_array) -> dict:
+        m = sp.csr_array(m, dtype=np.float32)
+        x = np.random.default_rng(self.seed).standard_normal(m.shape[1]).astype(np.float32)
+        a, tx = SparseTensor.from_scipy(m), torch.from_numpy(x)
+        tcsr, tcoo = _torch_csr(m), _torch_csr(m).to_sparse_coo()
+
+        def ours():
+            return self.rt.evaluate("y(i) = A(i,j) * x(j)", None, adaptive=False, A=a, x=x)
+
+        row = {"case": f"spmv/{name}", "kind": "kernel", "compile_s": self._compile(ours)}
+        row |= {"ours_s": self.time(ours), "scipy_s": self.time(lambda: m @ x)}
+        return _best(row, self.time(lambda: tcsr @ tx), self.time(lambda: tcoo @ tx))
+
+    def spmm(self, name: str, m: sp.csr_array, width: int, bandwidth: float) -> dict:
+        m = sp.csr_array(m, dtype=np.float32)
+        rng = np.random.default_rng(self.seed)
+        b = rng.standard_normal((m.shape[1], width)).astype(np.float32)
+        a, tb = SparseTensor.from_scipy(m), torch.from_numpy(b)
+        tcsr, tcoo = _torch_csr(m), _torch_csr(m).to_sparse_coo()
+
+        def ours():
+            return self.rt.evaluate("C(i,j) = A(i,k) * B(k,j)", None, adaptive=False, A=a, B=b)
+
+        row = {"case": f"spmm{width}/{name}", "kind": "kernel", "compile_s": self._compile(ours)}
+        row |= {"ours_s": self.time(ours), "scipy_s": self.time(lambda: m @ b)}
+        if m.shape[0] * m.shape[1] <= DENSE_LIMIT:
+            dense = torch.from_numpy(m.toarray())
+            row["dense_s"] = self.time(lambda: dense @ tb)
+        row = _best(row, self.time(lambda: tcsr @ tb), self.time(lambda: torch.sparse.mm(tcoo, tb)))
+        # Compulsory traffic: A once (values + column ids + row pointers), B once, C written.
+        nbytes = m.nnz * 12 + (m.shape[0] + 1) * 8 + b.nbytes + m.shape[0] * width * 4
+        row["gflops"] = 2 * m.nnz * width / row["ours_s"] / 1e9
+        row["achieved_gbs"] = nbytes / row["ours_s"] / 1e9
+        row["fraction_of_bandwidth"] = row["achieved_gbs"] / bandwidth
+        return row
+
+    def sddmm(self, name: str, m: sp.csr_array, k: int = 32) -> dict:
+        m = sp.csr_array(m, dtype=np.float32)
+        rng = np.random.default_rng(self.seed)
+        u = rng.standard_normal((m.shape[0], k)).astype(np.float32)
+        v = rng.standard_normal((m.shape[1], k)).astype(np.float32)
+        s, tu, tv = SparseTensor.from_scipy(m), torch.from_numpy(u), torch.from_numpy(v)
+        tcsr = _torch_csr(m)
+        rows, cols = m.nonzero()
+
+        def ours():
+            return self.rt.evaluate(
+                "C(i,j) = S(i,j) * U(i,k) * V(j,k)", "infer", adaptive=False, S=s, U=u, V=v
+            )
+
+        row = {"case": f"sddmm/{name}", "kind": "kernel", "compile_s": self._compile(ours)}
+        row |= {"ours_s": self.time(ours)}
+        row["scipy_s"] = self.time(lambda: m.data * np.einsum("ij,ij->i", u[rows], v[cols]))
+        csr = self.time(lambda: torch.sparse.sampled_addmm(tcsr, tu, tv.T, beta=0.0))
+        return _best(row, csr, None)
+
+    def spmspm(self, name: str, m: sp.csr_array) -> dict:
+        """A @ A for square matrices, A @ A^T (both CSR) otherwise."""
+        m = sp.csr_array(m, dtype=np.float32)
+        n = m if m.shape[0] == m.shape[1] else sp.csr_array(m.T)
+        a, b = SparseTensor.from_scipy(m), SparseTensor.from_scipy(n)
+        tcsr, tcoo = _torch_csr(m), _torch_csr(m).to_sparse_coo()
+        ucsr, ucoo = _torch_csr(n), _torch_csr(n).to_sparse_coo()
+
+        def ours():
+            return self.rt.evaluate("C(i,j) = A(i,k) * B(k,j)", "infer", adaptive=False, A=a, B=b)
+
+        row = {"case": f"spmspm/{name}", "kind": "kernel", "compile_s": self._compile(ours)}
+        row |= {"ours_s": self.time(ours), "scipy_s": self.time(lambda: m @ n)}
+        return _best(row, self.time(lambda: tcsr @ ucsr), self.time(lambda: tcoo @ ucoo))
+
+    def ttm(self, name: str, coords: np.ndarray, values: np.ndarray, shape, rank: int = 16):
+        x = SparseTensor.from_coords(coords, values.astype(np.float32), shape, "csf")
+        u = np.random.default_rng(self.seed).standard_normal((shape[2], rank)).astype(np.float32)
+        c, v = x.coords()
+        fibres, row_of = np.unique(c[:, 0] * shape[1] + c[:, 1], return_inverse=True)
+        unfolded = sp.csr_array((v, (row_of, c[:, 2])), shape=(len(fibres), shape[2]))
+        tcsr, tu = _torch_csr(unfolded), torch.from_numpy(u)
+        tcoo = tcsr.to_sparse_coo()
+
+        def ours():
+            return self.rt.evaluate(
+                "Y(i,j,r) = X(i,j,k) * U(k,r)", "infer", adaptive=False, X=x, U=u
+            )
+
+        row = {"case": f"ttm/{name}", "kind": "kernel", "compile_s": self._compile(ours)}
+        row |= {"ours_s": self.time(ours), "scipy_s": self.time(lambda: unfolded @ u)}
+        return _best(
+            row, self.time(lambda: tcsr @ tu), self.time(lambda: torch.sparse.mm(tcoo, tu))
+        )
+
+    # --- end to end ---------------------------------------------------------------------
+
+    def gcn(self, name: str, adjacency: sp.csr_array, features, hidden: int = 16, classes: int = 7):
+        a_hat = snn.normalize_adjacency(adjacency)
+        if features is None:  # Pubmed's mirror lacks allx: seeded dense features of its width
+            rng = np.random.default_rng(self.seed)
+            dense_x = torch.from_numpy(rng.standard_normal((adjacency.shape[0], 500), np.float32))
+            sx, tx_csr, tx_coo = dense_x, dense_x, dense_x
+        else:
+            f = sp.csr_array(features, dtype=np.float32)
+            sx, tx_csr = SparseTensor.from_scipy(f), _torch_csr(f)
+            tx_coo = tx_csr.to_sparse_coo()
+        model = snn.GCN(sx.shape[1], hidden, classes, seed=self.seed)
+        w1, w2 = model.layer1.weight.data, model.layer2.weight.data
+        b1, b2 = model.layer1.bias.data, model.layer2.bias.data
+        ta_csr = _torch_csr(a_hat.to_scipy())
+        ta_coo = ta_csr.to_sparse_coo()
+
+        def torch_model(adj, feats):
+            xw = feats @ w1 if feats.layout == torch.strided else torch.sparse.mm(feats, w1)
+            h = torch.relu(torch.sparse.mm(adj, xw) + b1)
+            return torch.sparse.mm(adj, h @ w2) + b2
+
+        with torch.no_grad():
+            row = {"case": f"gcn/{name}", "kind": "end_to_end"}
+            row["compile_s"] = self._compile(lambda: model(sx, a_hat))
+            row["ours_s"] = self.time(lambda: model(sx, a_hat))
+            csr = self.time(lambda: torch_model(ta_csr, tx_csr))
+            coo = self.time(lambda: torch_model(ta_coo, tx_coo))
+        return _best(row, csr, coo)
+
+    def mlp(self, sparsity: float, sizes=(1024, 1024, 256, 1024), batch: int = 64) -> dict:
+        gen = torch.Generator().manual_seed(self.seed)
+        layers = [torch.nn.Linear(i, o) for i, o in itertools.pairwise(sizes)]
+        for lin in layers:
+            with torch.no_grad():
+                lin.weight.copy_(torch.randn(lin.weight.shape, generator=gen) * 0.05)
+        pruned = [snn.SparseLinear.from_linear(lin, sparsity) for lin in layers]
+        x = torch.randn(batch, sizes[0], generator=gen)
+        weights = [(p._dense, lin.bias.detach()) for p, lin in zip(pruned, layers, strict=True)]
+        csr = [(w.to_sparse_csr(), b) for w, b in weights]
+        coo = [(w.to_sparse_coo(), b) for w, b in weights]
+
+        def ours():
+            h = x
+            for i, layer in enumerate(pruned):
+                h = layer(h)
+                h = torch.relu(h) if i < len(pruned) - 1 else h
+            return h
+
+        def torch_sparse(ws):
+            h = x
+            for i, (w, b) in enumerate(ws):
+                h = torch.sparse.mm(w, h.T).T + b
+                h = torch.relu(h) if i < len(ws) - 1 else h
+            return h
+
+        with torch.no_grad():
+            row = {"case": f"mlp/{round(sparsity * 100)}%", "kind": "end_to_end"}
+            row["compile_s"] = self._compile(ours)
+            row["ours_s"] = self.time(ours)
+            row["dense_s"] = self.time(lambda: torch_sparse([(w, b) for w, b in weights]))
+            return _best(
+                row, self.time(lambda: torch_sparse(csr)), self.time(lambda: torch_sparse(coo))
+            )
+
+    def attention(self, n: int, window: int = 32, n_global: int = 8, dim: int = 64) -> dict:
+        pattern = snn.window_pattern(n, window, n_global)
+        gen = torch.Generator().manual_seed(self.seed)
+        q, k, v = (torch.randn(n, dim, generator=gen) for _ in range(3))
+        module = snn.SparseAttention(pattern)
+        mask = _torch_csr(pattern.to_scipy())
+        dense_mask = pattern.to_dense() != 0
+        scale = dim**-0.5
+
+        def torch_sparse():
+            scores = torch.sparse.sampled_addmm(mask, q * scale, k.T, beta=0.0)
+            probs = torch.sparse.softmax(scores.to_sparse_coo(), dim=1)
+            return torch.sparse.mm(probs, v)
+
+        def dense():
+            s = (q @ k.T * scale).masked_fill(~dense_mask, float("-inf"))
+            return torch.softmax(s, -1) @ v
+
+        with torch.no_grad():
+            row = {"case": f"attention/{n}", "kind": "end_to_end"}
+            row["compile_s"] = self._compile(lambda: module(q, k, v))
+            row["ours_s"] = self.time(lambda: module(q, k, v))
+            row["dense_s"] = self.time(dense)
+            return _best(row, self.time(torch_sparse), None)
+
+
+def power_law_graph(n: int, avg_degree: int = 10, exponent: float = 2.1, seed: int = 0):
+    """A synthetic undirected graph whose degrees follow a power law (Chung-Lu style)."""
+    rng = np.random.default_rng(seed)
+    weights = (np.arange(1, n + 1) ** (-1.0 / (exponent - 1))).astype(np.float64)
+    p = weights / weights.sum()
+    m = n * avg_degree // 2
+    rows, cols = rng.choice(n, m, p=p), rng.choice(n, m, p=p)
+    a = sp.coo_array((np.ones(m, np.float32), (rows, cols)), shape=(n, n)).tocsr()
+    a = ((a + a.T) > 0).astype(np.float32)
+    return sp.csr_array(a)
+
+
+def geomean(values: list[float]) -> float:
+    return float(np.exp(np.mean(np.log(values)))) if values else float("nan")
+
+
+def summary(rows: list[dict]) -> dict:
+    e2e = [r["speedup_vs_torch_sparse"] for r in rows if r["kind"] == "end_to_end"]
+    kernels = [r["speedup_vs_torch_sparse"] for r in rows if r["kind"] == "kernel"]
+    spmm = [r["fraction_of_bandwidth"] for r in rows if "fraction_of_bandwidth" in r]
+    return {
+        "geomean_speedup_vs_torch_sparse_end_to_end": geomean(e2e),
+        "geomean_speedup_vs_torch_sparse_kernels": geomean(kernels),
+        "min_speedup_vs_torch_sparse": min(e2e + kernels, default=float("nan")),
+        "min_speedup_vs_torch_sparse_end_to_end": min(e2e, default=float("nan")),
+        "spmm_fraction_of_bandwidth_bound": float(np.median(spmm)) if spmm else float("nan"),
+        "spmm_best_fraction_of_bandwidth_bound": max(spmm, default=float("nan")),
+        "compile_seconds_total": float(sum(r.get("compile_s", 0.0) for r in rows)),
+        "n_cases": len(rows),
+    }
+
+
+def suite(p: SparseParams) -> list[dict]:
+    """The case list for a params section: kernels per input, then the end-to-end models."""
+    inputs = [*p.matrices, *p.graphs] + (["powerlaw"] if p.synthetic_nodes else [])
+    specs: list[dict] = []
+    for name in inputs:
+        specs.append({"case": "spmv", "dataset": name})
+        specs += [{"case": "spmm", "dataset": name, "width": w} for w in p.widths]
+        specs.append({"case": "sddmm", "dataset": name})
+        if name != "powerlaw":  # its square is too large for a benchmark run
+            specs.append({"case": "spmspm", "dataset": name})
+    specs += [{"case": "ttm", "dataset": name} for name in p.tensors]
+    specs += [{"case": "gcn", "dataset": name} for name in p.graphs]
+    specs += [{"case": "mlp", "sparsity": s} for s in p.sparsities]
+    specs += [{"case": "attention", "length": n} for n in p.attention_lengths]
+    return specs
+
+
+def load(name: str, prepared: Path, p: SparseParams):
+    """A prepared dataset (or the synthetic power-law graph) in the form the cases take."""
+    if name == "powerlaw":
+        return power_law_graph(p.synthetic_nodes, seed=p.seed)
+    directory = prepared / name
+    if not (directory / "meta.json").exists():
+        raise DataError(
+            f"{directory} is missing: add {name!r} to prepare.datasets in params.yaml and run "
+            "the prepare stage (dvc repro prepare)"
+        )
+    kind = aether.data.get(name).kind
+    if kind == "graph":
+        return aether.data.read_graph(directory)
+    if kind == "tensor":
+        return aether.data.read_tensor(directory)
+    return aether.data.read_matrix(directory).matrix
+
+
+def run_case(spec: dict, prepared: Path, p: SparseParams, bandwidth: float, crossover: float):
+    """Time one case of `suite` with the stage's threads, repeats and seed."""
+    torch.set_num_threads(p.threads)
+    numba.set_num_threads(min(p.threads, numba.config.NUMBA_NUM_THREADS))
+    cases = Cases(repeats=p.repeats, seed=p.seed)
+    cases.rt.crossover = crossover
+    case, name = spec["case"], spec.get("dataset")
+    data = load(name, prepared, p) if name else None
+    matrix = data.adjacency if isinstance(data, aether.data.Graph) else data
+    if case == "spmv":
+        return cases.spmv(name, matrix)
+    if case == "spmm":
+        return cases.spmm(name, matrix, spec["width"], bandwidth)
+    if case == "sddmm":
+        return cases.sddmm(name, matrix)
+    if case == "spmspm":
+        return cases.spmspm(name, matrix)
+    if case == "ttm":
+        coords, shape = data.coords, data.shape
+        if len(shape) == 4:  # order 4: fold the first two modes, TTM on the last
+            folded = coords[:, 0] * shape[1] + coords[:, 1]
+            coords = np.column_stack([folded, coords[:, 2], coords[:, 3]])
+            shape = (shape[0] * shape[1], shape[2], shape[3])
+        return cases.ttm(name, coords, data.values, shape)
+    if case == "gcn":
+        return cases.gcn(name, data.adjacency, data.features)
+    if case == "mlp":
+        w = p.mlp_width
+        return cases.mlp(spec["sparsity"], sizes=(w, w, w // 4, w))
+    if case == "attention":
+        return cases.attention(spec["length"], p.attention_window, p.global_tokens)
+    raise ValueError(f"unknown benchmark case {case!r}")

@@ -1,0 +1,469 @@
+"""Lowering: concrete index notation -> a numba kernel, cached on disk.
+
+Each loop of the schedule co-iterates the levels of the sparse operands indexed by its
+variable, chosen from the merge lattice of the expression (``notation.is_zero``):
+- one sparse level that the expression needs: walk its segment (``for q in range(...)``);
+- several, all needed (``*``): a merge that advances while every segment has entries;
+- several, any suffices (``+``): a merge over the union, with presence flags that turn absent
+  operands into zeros;
+- otherwise a dense loop that locates the sparse levels as it goes.
+Dense levels are located (position = parent * size + coordinate). A sparse output is emitted
+as sorted coordinates (the loop order is concordant with it), through a dense workspace when a
+reduction loop separates its modes.
+
+Why numba rather than C++ through torch.utils.cpp_extension: measured here, a cold
+``load_inline`` build of a 10-line OpenMP SpMV took 81 s, while numba compiles a generated
+kernel in 0.3-0.9 s (SpGEMM with its helpers 3.8 s); with ``cache=True`` on the generated
+module a second process loads the machine code from disk instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from aether import io
+from aether.sparse.formats import Level
+from aether.sparse.notation import Access, Assignment, Expr, Mul, Neg, is_zero
+from aether.sparse.schedule import Schedule
+
+VERSION = "1"
+# Reassociation lets LLVM vectorize reductions (SDDMM's dot products); no flag that changes
+# inf/nan semantics is set.
+# (Spelled as text: a set's repr varies between processes, and the text keys the disk cache.)
+FASTMATH = "{'arcp', 'contract', 'nsz', 'reassoc'}"
+CACHE_ENV = "AETHER_SPARSE_CACHE"
+
+
+def cache_dir() -> Path:
+    """Where generated kernels live: ``$AETHER_SPARSE_CACHE`` or ``~/.cache/aether/sparse``."""
+    return Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "aether" / "sparse"))
+
+
+@dataclass
+class Source:
+    """The lowered kernel: its Python/numba text, argument names and whether it is parallel."""
+
+    text: str
+    args: list[tuple[str, str, int]]  # (kind, tensor, level): pos/crd/vals/dense/dim/out...
+    parallel: bool
+    key: str = ""
+
+
+@dataclass
+class _It:
+    """A sparse access during lowering: levels consumed, position variable, presence flags."""
+
+    n: int
+    access: Access
+    tensor: str
+    levels: tuple[Level, ...]
+    vars: tuple[str, ...]
+    consumed: int = 0
+    pos: str = "nil"
+    flags: list[str] = field(default_factory=list)
+
+
+class _Lowerer:
+    def __init__(self, s: Schedule, parallel: bool) -> None:
+        self.s = s
+        self.a: Assignment = s.assignment
+        self.ops = {o.name: o for o in s.operands}
+        self.lines: list[str] = []
+        self.args: list[tuple[str, str, int]] = []
+        # Each access gets its own name so that A(i,k) * A(k,j) co-iterates two iterators.
+        self.renamed: dict[int, str] = {}
+        self.its: dict[str, _It] = {}
+        self.rhs = self._rename(self.a.rhs)
+        self.free = self.a.free()
+        self.dense_out = s.output is None
+        self.last_free = max((s.order.index(v) for v in self.free), default=-1)
+        self.first_red = min((s.order.index(v) for v in self.a.reduction()), default=len(s.order))
+        self.use_acc = not s.workspace and self.last_free < len(s.order) - 1
+        self.parallel = parallel and self.dense_out and s.order[0] in self.free
+        self.pattern = next((it for it in self.its.values() if it.tensor == s.pattern), None)
+        if self.pattern is not None:
+            self.shared = sum(v in self.pattern.access.indices for v in self.free)
+            self.extra = self.free[self.shared :]
+        self.fibre = ""  # the pattern operand's position at its last shared level
+        self.hoisted: dict[str, str] = {}  # access -> local holding it in the innermost loop
+        self.out_row = ""
+
+    def _rename(self, e: Expr) -> Expr:
+        if isinstance(e, Access):
+            name = f"x{len(self.its)}"
+            op = self.ops[e.tensor]
+            if op.sparse:
+                self.its[name] = _It(len(self.its), e, e.tensor, op.format.levels, op.level_vars(e))
+            else:
+                self.its[name] = _It(len(self.its), e, e.tensor, (), ())
+            return Access(name, e.indices)
+        if isinstance(e, Neg):
+            return Neg(self._rename(e.operand))
+        return type(e)(self._rename(e.left), self._rename(e.right))
+
+    def arg(self, kind: str, tensor: str, level: int = -1) -> str:
+        name = {
+            "pos": f"{tensor}_pos{level}",
+            "crd": f"{tensor}_crd{level}",
+            "vals": f"{tensor}_vals",
+            "dense": f"{tensor}_d",
+            "dim": f"n_{tensor}",
+        }.get(kind, kind)
+        if (kind, tensor, level) not in self.args:
+            self.args.append((kind, tensor, level))
+        return name
+
+    def emit(self, indent: int, line: str) -> None:
+        self.lines.append("    " * indent + line)
+
+    # --- the value of the expression at the innermost loop -------------------------------
+
+    def value(self, e: Expr) -> str:
+        if isinstance(e, Access):
+            if e.tensor in self.hoisted:
+                return self.hoisted[e.tensor]
+            it = self.its[e.tensor]
+            if not it.levels:
+                return f"{self.arg('dense', it.tensor)}[{self.flat(e.indices)}]"
+            v = f"{self.arg('vals', it.tensor)}[{it.pos}]"
+            return f"({v} if {' and '.join(it.flags)} else 0)" if it.flags else v
+        if isinstance(e, Neg):
+            return f"(-{self.value(e.operand)})"
+        op = "*" if isinstance(e, Mul) else "+"
+        return f"({self.value(e.left)} {op} {self.value(e.right)})"
+
+    # --- output ---------------------------------------------------------------------------
+
+    def out_index(self) -> str:
+        return self.flat(self.free) if self.free else "0"
+
+    def append(self, indent: int, coords: list[str], value: str) -> None:
+        if self.pattern is not None:
+            self.emit(indent, f"out_vals[{self.flat((self.fibre, *self.extra))}] += {value}")
+            return
+        self.emit(indent, "if n_out == out_vals.shape[0]:")
+        self.emit(indent + 1, "out_crd, out_vals = grow(out_crd, out_vals)")
+        for m, c in enumerate(coords):
+            self.emit(indent, f"out_crd[n_out, {m}] = {c}")
+        self.emit(indent, f"out_vals[n_out] = {value}")
+        self.emit(indent, "n_out += 1")
+
+    def innermost(self, indent: int) -> None:
+        val = self.value(self.rhs)
+        if self.s.workspace:
+            flat = self.flat(self.s.workspace)
+            self.emit(indent, f"w_at = {flat}")
+            self.emit(indent, "if w_mark[w_at] != stamp:")
+            self.emit(indent + 1, "w_mark[w_at] = stamp")
+            self.emit(indent + 1, "w_list[n_w] = w_at")
+            self.emit(indent + 1, "n_w += 1")
+            self.emit(indent, f"w_vals[w_at] += {val}")
+        elif self.use_acc:
+            self.emit(indent, f"acc += {val}")
+        elif self.dense_out:
+            self.emit(indent, f"out[{self.out_row or self.out_index()}] += {val}")
+        else:
+            self.append(indent, list(self.free), val)
+
+    def flat(self, vars_: tuple[str, ...]) -> str:
+        text = vars_[0]
+        for v in vars_[1:]:
+            text = f"({text}) * n_{v} + {v}"
+        return text
+
+    def drain_workspace(self, indent: int) -> None:
+        self.emit(indent, "order_touched(w_list, w_mark, stamp, n_w)")
+        self.emit(indent, "for w_t in range(n_w):")
+        self.emit(indent + 1, "w_at = w_list[w_t]")
+        self.emit(indent + 1, "w_rest = w_at")
+        for v in reversed(self.s.workspace):
+            self.emit(indent + 1, f"{v} = w_rest % n_{v}")
+            self.emit(indent + 1, f"w_rest //= n_{v}")
+        self.append(indent + 1, list(self.free), "w_vals[w_at]")
+        self.emit(indent + 1, "w_vals[w_at] = 0")
+        self.emit(indent, "stamp += 1")
+        self.emit(indent, "n_w = 0")
+
+    # --- loops ----------------------------------------------------------------------------
+
+    def hoist(self, v: str, indent: int) -> None:
+        """Before the innermost loop (over v): load what it does not change into locals.
+
+        Sparse values already located become locals, and rows of dense arrays (flat, row-major)
+        whose last index is v become a base offset, so LLVM keeps them in registers and
+        vectorizes the loop without fearing that the output store aliases them.
+        """
+        for name, it in self.its.items():
+            acc = it.access
+            if it.levels and it.consumed == len(it.vars) and not it.flags:
+                self.emit(indent, f"v_{name} = {self.arg('vals', it.tensor)}[{it.pos}]")
+                self.hoisted[name] = f"v_{name}"
+            elif not it.levels and len(acc.indices) > 1 and acc.indices[-1] == v:
+                self.emit(indent, f"o_{name} = ({self.flat(acc.indices[:-1])}) * n_{v}")
+                self.hoisted[name] = f"{self.arg('dense', it.tensor)}[o_{name} + {v}]"
+        if self.dense_out and not self.use_acc and len(self.free) > 1 and self.free[-1] == v:
+            self.emit(indent, f"o_out = ({self.flat(self.free[:-1])}) * n_{v}")
+            self.out_row = f"o_out + {v}"
+
+    def loop(self, depth: int, indent: int) -> None:
+        order = self.s.order
+        if depth == len(order):
+            self.innermost(indent)
+            return
+        v = order[depth]
+        if depth == len(order) - 1:
+            self.hoist(v, indent)
+        here = [it for it in self.its.values() if it.consumed < len(it.vars)]
+        here = [it for it in here if it.vars[it.consumed] == v]
+        located = [it for it in here if it.levels[it.consumed] is Level.DENSE]
+        walked = [it for it in here if it.levels[it.consumed] is not Level.DENSE]
+        saved = {name: (it.consumed, it.pos, list(it.flags)) for name, it in self.its.items()}
+
+        for it in walked:
+            k = it.consumed
+            s, e = f"s{it.n}_{k}", f"e{it.n}_{k}"
+            if it.levels[k] is Level.COMPRESSED:
+                pos = self.arg("pos", it.tensor, k)
+                lo, hi = f"uint64({pos}[{it.pos}])", f"uint64({pos}[{it.pos} + one])"
+            else:
+                lo, hi = it.pos, f"{it.pos} + one"
+            if it.flags:
+                cond = " and ".join(it.flags)
+                self.emit(indent, f"{s} = {lo} if {cond} else nil")
+                self.emit(indent, f"{e} = {hi} if {cond} else nil")
+            else:
+                self.emit(indent, f"{s} = {lo}")
+                self.emit(indent, f"{e} = {hi}")
+        names = {name for name, it in self.its.items() if it in walked}
+        crd = {it.n: self.arg("crd", it.tensor, it.consumed) for it in walked}
+        loop_kw = "prange" if (depth == 0 and self.parallel) else "range"
+        body = indent + 1
+        if walked and is_zero(self.rhs, names):
+            if len(walked) == 1:
+                it = walked[0]
+                q = f"q{it.n}_{it.consumed}"
+                self.emit(
+                    indent, f"for {q} in {loop_kw}(s{it.n}_{it.consumed}, e{it.n}_{it.consumed}):"
+                )
+                self.emit(body, f"{v} = uint64({crd[it.n]}[{q}])")
+                self.bind(it, q)
+            else:
+                need_all = all(is_zero(self.rhs, {name}) for name in names)
+                for it in walked:
+                    self.emit(indent, f"q{it.n}_{it.consumed} = s{it.n}_{it.consumed}")
+                joiner = " and " if need_all else " or "
+                cond = joiner.join(
+                    f"q{it.n}_{it.consumed} < e{it.n}_{it.consumed}" for it in walked
+                )
+                self.emit(indent, f"while {cond}:")
+                for it in walked:
+                    k = it.consumed
+                    get = f"uint64({crd[it.n]}[q{it.n}_{k}])"
+                    if need_all:
+                        self.emit(body, f"c{it.n} = {get}")
+                    else:
+                        self.emit(body, f"c{it.n} = {get} if q{it.n}_{k} < e{it.n}_{k} else n_{v}")
+                self.emit(body, f"{v} = min({', '.join(f'c{it.n}' for it in walked)})")
+                for it in walked:
+                    self.emit(body, f"h{it.n}_{it.consumed} = c{it.n} == {v}")
+                self.walk_body(depth, body, walked, v, need_all)
+                self.restore(saved)
+                self.after_loop(depth, indent)
+                return
+        else:
+            for it in walked:
+                self.emit(indent, f"q{it.n}_{it.consumed} = s{it.n}_{it.consumed}")
+            # Pointers that advance with v are carried between iterations: no prange then.
+            self.emit(indent, f"for {v} in {'range' if walked else loop_kw}(n_{v}):")
+            for it in walked:
+                k = it.consumed
+                self.emit(
+                    body,
+                    f"h{it.n}_{k} = q{it.n}_{k} < e{it.n}_{k} and "
+                    f"uint64({crd[it.n]}[q{it.n}_{k}]) == {v}",
+                )
+            self.walk_body(depth, body, walked, v, need_all=False)
+            self.restore(saved)
+            self.after_loop(depth, indent)
+            return
+        for it in located:
+            self.locate(it, v, body)
+        self.inner(depth, body)
+        self.restore(saved)
+        self.after_loop(depth, indent)
+
+    def walk_body(self, depth: int, body: int, walked: list[_It], v: str, need_all: bool) -> None:
+        """The body of a merge: bind present iterators, recurse, then advance them."""
+        if need_all:
+            self.emit(body, f"if {' and '.join(f'h{it.n}_{it.consumed}' for it in walked)}:")
+            inner = body + 1
+        else:
+            inner = body
+        advance = [(it.n, it.consumed) for it in walked]
+        for it in walked:
+            k = it.consumed
+            if not need_all:
+                it.flags.append(f"h{it.n}_{k}")
+            self.bind(it, f"q{it.n}_{k}")
+        here = [
+            it
+            for it in self.its.values()
+            if it.consumed < len(it.vars)
+            and it.vars[it.consumed] == v
+            and it.levels[it.consumed] is Level.DENSE
+        ]
+        for it in here:
+            self.locate(it, v, inner)
+        self.inner(depth, inner)
+        for n, k in advance:
+            self.emit(body, f"if h{n}_{k}:")
+            self.emit(body + 1, f"q{n}_{k} += one")
+
+    def bind(self, it: _It, q: str) -> None:
+        it.pos = q
+        it.consumed += 1
+        if it is self.pattern and it.consumed == self.shared:
+            self.fibre = q
+
+    def locate(self, it: _It, v: str, indent: int) -> None:
+        p = f"p{it.n}_{it.consumed}"
+        self.emit(indent, f"{p} = {it.pos} * n_{v} + {v}")
+        self.bind(it, p)
+
+    def inner(self, depth: int, indent: int) -> None:
+        """Recurse into the next loop, with the accumulator or workspace around it."""
+        if self.use_acc and depth == self.last_free:
+            self.emit(indent, "acc = zero")
+            self.loop(depth + 1, indent)
+            if self.dense_out:
+                self.emit(indent, f"out[{self.out_index()}] += acc")
+            else:
+                self.append(indent, list(self.free), "acc")
+        else:
+            self.loop(depth + 1, indent)
+
+    def after_loop(self, depth: int, indent: int) -> None:
+        if self.s.workspace and depth == self.first_red:
+            self.drain_workspace(indent)
+
+    def restore(self, saved) -> None:
+        self.hoisted, self.out_row = {}, ""
+        for name, (consumed, pos, flags) in saved.items():
+            it = self.its[name]
+            it.consumed, it.pos, it.flags = consumed, pos, flags
+
+    def lower(self) -> Source:
+        for v in self.s.order:
+            self.arg("dim", v)
+        self.arg("zero", "")
+        body_start = len(self.lines)
+        if self.use_acc and self.last_free < 0:
+            self.emit(1, "acc = zero")
+            self.loop(0, 1)
+            self.emit(1, "out[0] += acc" if self.dense_out else "")
+        else:
+            self.loop(0, 1)
+        body = self.lines[body_start:]
+        params = [self.arg(kind, tensor, level) for kind, tensor, level in self.args]
+        if self.dense_out:
+            params.append("out")
+        elif self.pattern is not None:
+            params.append("out_vals")
+        else:
+            params += ["out_crd", "out_vals"]
+            if self.s.workspace:
+                params += ["w_vals", "w_mark", "w_list"]
+        header = [
+            "# Generated by aether.sparse.codegen; do not edit.",
+            f"# index notation:    {self.a}",
+            f"# concrete notation: {self.s}",
+            "from numba import njit, prange, uint64  # noqa: F401",
+            "from aether.sparse.kernels import grow, order_touched  # noqa: F401",
+            "",
+            "",
+            f"@njit(cache=True, nogil=True, fastmath={FASTMATH}, parallel={self.parallel})",
+            f"def kernel({', '.join(params)}):",
+        ]
+        # Index arithmetic is unsigned: numba then skips the negative-index wraparound on every
+        # access, which otherwise blocks vectorization (3.6x on SpMM at width 64, measured).
+        pre = ["    one = uint64(1)", "    nil = uint64(0)"]
+        if not self.dense_out and self.pattern is None:
+            pre.append("    n_out = 0")
+            if self.s.workspace:
+                pre += ["    stamp = 0", "    n_w = 0"]
+        if self.dense_out:
+            ret = ["    return out"]
+        elif self.pattern is not None:
+            ret = ["    return out_vals"]
+        else:
+            ret = ["    return out_crd, out_vals, n_out"]
+        text = "\n".join(header + pre + body + ret) + "\n"
+        return Source(text, self.args, self.parallel)
+
+
+def lower(s: Schedule, parallel: bool = False) -> Source:
+    """The numba source of a schedule (printable: the compiler's last visible stage).
+
+    Tensors and index variables are renamed canonically first (``T0, T1, ...``, ``i0, i1,
+    ...``), so that ``y(i) = A(i,j) * x(j)`` and ``z(r) = W(r,c) * v(c)`` share one kernel
+    file: the disk cache is keyed by the expression's structure and formats, not its names.
+    """
+    canon, back = _canonical(s)
+    src = _Lowerer(canon, parallel).lower()
+    src.args = [(kind, back.get(name, name), level) for kind, name, level in src.args]
+    src.key = hashlib.sha256(f"{VERSION}\n{src.text}".encode()).hexdigest()[:20]
+    return src
+
+
+def _canonical(s: Schedule) -> tuple[Schedule, dict[str, str]]:
+    a = s.assignment
+    vars_ = {v: f"i{n}" for n, v in enumerate(dict.fromkeys(a.lhs.indices + a.variables()))}
+    tensors = {t: f"T{n}" for n, t in enumerate(dict.fromkeys(x.tensor for x in a.accesses()))}
+
+    def rename(e: Expr) -> Expr:
+        if isinstance(e, Access):
+            return Access(tensors[e.tensor], tuple(vars_[i] for i in e.indices))
+        if isinstance(e, Neg):
+            return Neg(rename(e.operand))
+        return type(e)(rename(e.left), rename(e.right))
+
+    lhs = Access("Out", tuple(vars_[i] for i in a.lhs.indices))
+    canon = replace(
+        s,
+        assignment=Assignment(lhs, rename(a.rhs)),
+        operands=tuple(replace(o, name=tensors[o.name]) for o in s.operands if o.name in tensors),
+        order=tuple(vars_[v] for v in s.order),
+        workspace=tuple(vars_[v] for v in s.workspace),
+        pattern=tensors.get(s.pattern) if s.pattern else None,
+    )
+    back = {new: old for old, new in (vars_ | tensors).items()}
+    return canon, back
+
+
+_LOADED: dict[str, object] = {}
+
+
+def load(src: Source):
+    """The compiled kernel: from this process, else the disk cache, else written and compiled.
+
+    The generated module is keyed by the hash of its text (which spells out the expression,
+    the formats and the schedule); numba's ``cache=True`` keeps the machine code beside it.
+    """
+    if src.key in _LOADED:
+        return _LOADED[src.key]
+    directory = cache_dir()
+    path = directory / f"k_{src.key}.py"
+    if not path.exists() or path.read_text() != src.text:
+        io.write_text(path, src.text)
+    name = f"aether_sparse_kernels.k_{src.key}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    _LOADED[src.key] = module.kernel
+    return module.kernel
