@@ -20,6 +20,7 @@ from flows import common
 from flows.delayed import delayed_flow
 from flows.prepare import prepare_flow
 from flows.report import report_flow
+from flows.selfplay import selfplay_flow
 from flows.sparse import sparse_flow
 from flows.topics import topics_flow
 from flows.server import prefect_server
@@ -27,6 +28,7 @@ from flows.server import prefect_server
 # DAG order: prepare first, the method stages (independent of each other), report last.
 STAGES = {
     "prepare": prepare_flow,
+    "selfplay": selfplay_flow,
     "delayed": delayed_flow,
     "topics": topics_flow,
     "sparse": sparse_flow,

@@ -17,6 +17,19 @@ REPO = Path(__file__).resolve().parents[1]
 # Every stage on a configuration small enough for the end-to-end tests (pipeline, DVC).
 TINY_STAGES = {
     "prepare": {"datasets": ["reuters", "dengue", "cora"]},
+    "selfplay": {
+        "domains": ["propositional_logic"],
+        "iterations": 1,
+        "conjectures": 4,
+        "conjecture_budget": 20,
+        "eval_budget": 10,
+        "train_steps": 2,
+        "batch_size": 4,
+        "d_model": 16,
+        "n_layers": 1,
+        "n_heads": 2,
+        "context": 64,
+    },
     "delayed": {
         "models": ["kalman", "dengue"],
         "particles": [8],

@@ -66,6 +66,7 @@ class ReportParams(Section):
 SECTIONS: dict[str, type[Section] | str] = {
     "pipeline": PipelineParams,
     "prepare": PrepareParams,
+    "selfplay": "aether.minimo.params:SelfplayParams",
     "delayed": "aether.delayed.params:DelayedParams",
     "topics": "aether.topics.params:TopicsParams",
     "sparse": "aether.sparse.params:SparseParams",

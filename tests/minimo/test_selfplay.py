@@ -1,0 +1,101 @@
+"""The self-play loop on a tiny configuration: checkpoints, resume after a crash, the flow."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from mlflow.tracking import MlflowClient
+
+from aether.minimo import selfplay
+from aether.minimo.params import SelfplayParams
+
+TINY = {
+    "domains": ["propositional_logic"],
+    "iterations": 2,
+    "conjectures": 6,
+    "conjecture_budget": 30,
+    "eval_budget": 20,
+    "train_steps": 3,
+    "batch_size": 4,
+    "d_model": 16,
+    "n_layers": 1,
+    "n_heads": 2,
+    "context": 64,
+}
+
+
+def test_resume_after_a_crash_continues_without_redoing_iterations(tmp_path, monkeypatch):
+    params = SelfplayParams(**TINY)
+    straight = selfplay.run("propositional_logic", params, tmp_path / "straight")
+
+    out = tmp_path / "crashed"
+    real = selfplay.iterate
+    calls = []
+
+    def crash_in_iteration_two(state, domain, p):
+        calls.append(state["iteration"] + 1)
+        if state["iteration"] + 1 == 2:
+            raise RuntimeError("simulated crash")
+        return real(state, domain, p)
+
+    monkeypatch.setattr(selfplay, "iterate", crash_in_iteration_two)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        selfplay.run("propositional_logic", params, out)
+    assert sorted(p.name for p in out.iterdir()) == ["iter_0.pt", "iter_1.pt"]  # no partial file
+    stamps = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+
+    monkeypatch.setattr(
+        selfplay, "iterate", lambda *a: (calls.append(a[0]["iteration"] + 1), real(*a))[1]
+    )
+    resumed = selfplay.run("propositional_logic", params, out)
+    assert calls == [1, 2, 2]  # iteration 2 ran again, iterations 0 and 1 did not
+    assert {p: out.joinpath(p).stat().st_mtime_ns for p in stamps} == stamps
+    assert resumed == straight  # the same numbers as the run that never crashed
+    state = selfplay.load(out / "iter_2.pt")
+    assert state["iteration"] == 2 and len(state["metrics"]) == 3
+
+    # checkpoints made under other params are not resumed from
+    changed = SelfplayParams(**{**TINY, "seed": 1})
+    assert selfplay.finished(out, 2, changed) is None
+
+
+def test_params_reject_bad_values():
+    with pytest.raises(ValueError, match="unknown domain"):
+        SelfplayParams(domains=["topology"])
+    with pytest.raises(ValueError, match="n_heads"):
+        SelfplayParams(d_model=30, n_heads=4)
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_selfplay_flow_writes_checkpoints_metrics_plots_and_runs(set_params, mlflow_uri):
+    from flows.selfplay import selfplay_flow
+
+    set_params(selfplay=TINY)
+    result = selfplay_flow(params_file="params.yaml")
+
+    out = Path("data/selfplay/propositional_logic")
+    assert sorted(p.name for p in out.glob("iter_*.pt")) == ["iter_0.pt", "iter_1.pt", "iter_2.pt"]
+    assert torch.load(out / "iter_2.pt", weights_only=True)["iteration"] == 2
+    metrics = json.loads(Path("reports/selfplay/metrics.json").read_text())
+    assert metrics == json.loads(json.dumps(result))
+    domain = metrics["propositional_logic"]
+    assert 0.0 <= domain["eval_fraction_final"] <= 1.0
+    for name in ("eval_fraction", "conjectures_proved", "proof_logprob"):
+        lines = Path(f"reports/selfplay/plots/{name}.csv").read_text().splitlines()
+        assert lines[0] == f"iteration,domain,{name}" and len(lines) == 4
+
+    client = MlflowClient(mlflow_uri)
+    run = client.get_run(domain["mlflow_run_id"])
+    assert run.info.run_name == "selfplay-propositional_logic"
+    steps = [m.step for m in client.get_metric_history(run.info.run_id, "eval_fraction")]
+    assert steps == [0, 1, 2]
+    assert [a.path for a in client.list_artifacts(run.info.run_id, "model")] == ["model/iter_2.pt"]
+
+    # a rerun finds every iteration finished and only records again
+    before = (out / "iter_2.pt").stat().st_mtime_ns
+    assert (
+        selfplay_flow(params_file="params.yaml")["propositional_logic"]["eval_fraction_final"]
+        == (domain["eval_fraction_final"])
+    )
+    assert (out / "iter_2.pt").stat().st_mtime_ns == before
