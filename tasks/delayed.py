@@ -27,4 +27,4 @@ def fit_dengue(params: dict[str, Any], prepared: str) -> dict[str, Any]:
     """One delayed-sampling run on the dengue data at the largest particle count."""
     p = DelayedParams.model_validate(params)
     model = experiment.build_model("dengue", p, Path(prepared))
-    return experiment.dengue_fit(model, max(p.particles), p.seed, p.max_proposals)
+    return experiment.dengue_fit(model, max(p.particles), p)

@@ -32,6 +32,16 @@ CASES = {
         stats.t.logpdf(2.5, 6.0, 1.0, np.sqrt(4.0 / 3.0)),
         {"alpha": 3.5, "beta": 2.0 + 1.5**2 / 4.0},
     ),
+    "normal-inverse-gamma-gaussian": Case(
+        lambda: (
+            s2 := ds.inverse_gamma(3.0, 2.0),
+            mu := ds.gaussian(1.0, 0.5 * s2),
+            ds.gaussian(mu, s2),
+        )[1:],
+        2.5,
+        stats.t.logpdf(2.5, 6.0, 1.0, 1.0),  # t(2a, m, b / a * (1 / lam + 1))
+        {"mean": 1.5, "lam": 3.0, "alpha": 3.5, "beta": 2.75},
+    ),
     "gamma-poisson": Case(
         lambda: (lam := ds.gamma(2.0, 1.5), ds.poisson(3.0 * lam)),
         4,
@@ -102,3 +112,25 @@ def test_delay_off_agrees_in_distribution(name):
     _, logw = run(case, 40_000, delay=False, seed=1)
     estimate = np.log(np.mean(np.exp(logw)))
     assert abs(estimate - case.exact) < 0.05
+
+
+def test_normal_inverse_gamma_gaussian_moves_both_mean_and_variance():
+    """Two observations: the second's predictive, then s2 given mu, all in closed form."""
+    with ds.System(3, np.random.default_rng(0)) as system:
+        s2 = ds.inverse_gamma(3.0, 2.0)
+        mu = ds.gaussian(1.0, 0.5 * s2)
+        ds.observe(ds.gaussian(mu, s2), 2.5)
+        assert s2.marginal.alpha[0] == 3.5 and s2.marginal.beta[0] == 2.75
+        ds.observe(ds.gaussian(mu, 2.0 * s2), 0.0)  # y ~ N(mu, c s2), c = 2
+        # after y1: m 1.5, lam 3, a 3.5, b 2.75; y2's predictive is t(7, 1.5, b/a (1/3 + 2))
+        second = stats.t.logpdf(0.0, 7.0, 1.5, np.sqrt(2.75 / 3.5 * (1 / 3 + 2)))
+        first = stats.t.logpdf(2.5, 6.0, 1.0, 1.0)
+        np.testing.assert_allclose(system.logw, first + second, rtol=1e-12)
+        lam, mean = 3.5, (3.0 * 1.5 + 0.0 / 2.0) / 3.5
+        beta = 2.75 + 1.5**2 / (2 * (1 / 3 + 2))
+        np.testing.assert_allclose(mu.marginal.mean, mean)
+        np.testing.assert_allclose(s2.marginal.beta, beta)
+        m = ds.value(mu)  # realize mu: s2 | mu = IG(a + 1/2, b + lam (mu - m)^2 / 2)
+        assert s2.state is ds.State.MARGINALIZED
+        np.testing.assert_allclose(s2.marginal.alpha, 4.5)
+        np.testing.assert_allclose(s2.marginal.beta, beta + lam * (m - mean) ** 2 / 2)

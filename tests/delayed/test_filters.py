@@ -127,3 +127,46 @@ def test_pmmh_with_exact_likelihood_finds_the_posterior():
     )
     assert 0.2 < result.acceptance_rate < 0.9
     assert abs(result.samples[100:, 0].mean() - mean) < 0.05
+
+
+@dataclass
+class SharedMean:
+    """mu ~ N(0, 1) drawn once per group (the importance sampler's outer draw); y_t ~ N(mu, 1)."""
+
+    ys: np.ndarray
+
+    @property
+    def steps(self):
+        return len(self.ys)
+
+    def initial(self):
+        return {"mu": ds.shared(ds.value(ds.gaussian(0.0, 1.0)))}
+
+    def step(self, state, t):
+        ds.observe(ds.gaussian(state["mu"], 1.0), self.ys[t])
+        return state
+
+
+def test_importance_sampler_is_unbiased_and_shares_its_outer_draws():
+    ys = np.array([0.5, 1.5, 1.0])
+    exact = stats.multivariate_normal.logpdf(ys, np.zeros(3), np.eye(3) + 1.0)
+    results = [
+        ds.particle_filter(SharedMean(ys), 2, seed=s, method="alive", groups=16, delay=False)
+        for s in range(120)
+    ]
+    mu = results[0].state["mu"].reshape(16, 2)
+    assert (mu[:, 0] == mu[:, 1]).all() and len(np.unique(mu[:, 0])) == 16
+    log_z = np.array([r.log_z for r in results])
+    assert abs(np.log(np.mean(np.exp(log_z - exact)))) < 0.1
+    thinning = np.array([3, 4, 2, 5])
+    exact = stats.poisson.logpmf(thinning, 1.0).sum()
+    log_z = [
+        ds.particle_filter(Thinning(thinning), 4, seed=s, method="alive", groups=2).log_z
+        for s in range(300)
+    ]
+    assert abs(np.log(np.mean(np.exp(np.array(log_z) - exact)))) < 0.1
+
+
+def test_importance_sampler_needs_the_alive_filter():
+    with pytest.raises(ds.ModelError, match="groups"):
+        ds.particle_filter(SharedMean(np.zeros(2)), 2, groups=2)

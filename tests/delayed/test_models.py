@@ -54,6 +54,17 @@ def test_dengue_delayed_sampling_reduces_variance(yap):
     assert np.var(off) > 2 * np.var(on)
 
 
+def test_dengue_whole_series_survives_under_the_importance_sampler(yap):
+    """28 weeks: one draw of the initial conditions per group of 4 particles (8 draws)."""
+    model = dengue.YapDengue(yap, days_per_step=7)
+    for seed in range(2):
+        result = ds.particle_filter(model, 4, seed=seed, method="alive", groups=8)
+        assert np.isfinite(result.log_z) and len(result.log_z_steps) == len(yap) == 28
+        assert (result.state["h"].sum(-1) == model.population).all()  # humans are conserved
+    summary = dengue.parameter_summary(result.state, result.log_weights)
+    assert all(0 < s["mean"] < 1 for s in summary.values())
+
+
 def test_dengue_series_must_have_counts():
     import pandas as pd
 

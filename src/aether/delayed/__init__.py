@@ -20,6 +20,7 @@ from aether.delayed.api import (
     negative_binomial,
     observe,
     poisson,
+    shared,
     uniform,
     value,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "particle_filter",
     "pmmh",
     "poisson",
+    "shared",
     "stratified",
     "systematic",
     "uniform",

@@ -11,12 +11,14 @@ conjugate child; anything else is used by value, which samples a symbolic argume
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from aether.delayed import conjugate as C
 from aether.delayed import distributions as D
 from aether.delayed.errors import ModelError
-from aether.delayed.graph import Node, Random, _v, condition, current, make_node
+from aether.delayed.graph import Node, Random, State, _v, condition, current, make_node
 
 
 def _of(x, family: type) -> Node | None:
@@ -28,6 +30,17 @@ def value(x):
     return x.value() if isinstance(x, Random) else x
 
 
+def shared(x) -> np.ndarray:
+    """x with one value per group of particles: each group's first value, repeated.
+
+    Under `particle_filter(..., groups=G)` these are the importance sampler's outer draws.
+    """
+    system = current()
+    x = np.asarray(value(x))
+    first = x.reshape(system.groups, -1, *x.shape[1:])[:, 0]
+    return np.repeat(first, system.n // system.groups, axis=0)
+
+
 def observe(x: Node, y) -> np.ndarray:
     """Condition on x = y; the particles' log-weights grow by log p(y | everything so far)."""
     if not isinstance(x, Node):
@@ -37,18 +50,40 @@ def observe(x: Node, y) -> np.ndarray:
     return loglik
 
 
+@functools.lru_cache(maxsize=256)
+def _variance(var: float) -> np.ndarray:
+    out = np.full((1, 1), var)
+    out.flags.writeable = False
+    return out
+
+
 def gaussian(mean, var) -> Node:
     n = current().n
     e = mean._affine() if isinstance(mean, Random) else None
     scaled = var._scaled() if isinstance(var, Random) else None
+    if (
+        scaled is not None
+        and isinstance(mean, Node)
+        and mean.family is D.NormalInverseGamma
+        and mean.state is not State.REALIZED
+        and mean.parent is scaled.node
+    ):  # y ~ N(mu, c s2) with mu ~ N(m, s2 / lam): conjugate to (mu, s2) jointly
+        link = C.NormalInverseGammaGaussian(scaled.a, scaled.node)
+        return make_node(None, parent=mean, conditional=link)
     if scaled is not None and scaled.node.family is D.InverseGamma and e is None:
         mu = D.batch(_v(mean), n, (), "gaussian mean")
-        return make_node(None, parent=scaled.node, conditional=C.InverseGammaGaussian(mu, scaled.a))
-    var = np.asarray(_v(var), dtype=float)
-    var = var.reshape(1, 1) if var.ndim == 0 else var
-    var = D.positive(var, n, "gaussian variance")[:, None, None] if var.ndim == 1 else var
-    if not (var > 0).all():
-        raise ModelError(f"gaussian variance must be > 0, got {var.min()}")
+        link = C.InverseGammaGaussian(mu, scaled.a)
+        return make_node(D.NormalInverseGamma, parent=scaled.node, conditional=link)
+    if isinstance(var, float):  # the common case, a number: one comparison, a cached matrix
+        if not var > 0:
+            raise ModelError(f"gaussian variance must be > 0, got {var}")
+        var = _variance(var)
+    else:
+        var = np.asarray(_v(var), dtype=float)
+        var = var.reshape(1, 1) if var.ndim == 0 else var
+        var = D.positive(var, n, "gaussian variance")[:, None, None] if var.ndim == 1 else var
+        if not (var > 0).all():
+            raise ModelError(f"gaussian variance must be > 0, got {var.min()}")
     if e is not None:
         if not e.scalar:
             raise ModelError("gaussian mean is a vector; use multivariate_gaussian")
@@ -57,6 +92,22 @@ def gaussian(mean, var) -> Node:
         )
     mean = D.batch(_v(mean), n, (), "gaussian mean")
     return make_node(D.Gaussian, prior=D.Gaussian(mean[:, None], np.full((n, 1, 1), var), True))
+
+
+_SPD: dict[tuple, bool] = {}
+
+
+def _check_spd(cov: np.ndarray) -> None:
+    """A Cholesky factorization proves it; a shared (d, d) matrix is checked once, not per step."""
+    key = (*cov.shape, cov.tobytes()) if cov.ndim == 2 else None
+    if key is not None and key in _SPD:
+        return
+    try:
+        np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        raise ModelError("covariance must be symmetric positive definite") from None
+    if key is not None and len(_SPD) < 1024:
+        _SPD[key] = True
 
 
 def multivariate_gaussian(mean, cov) -> Node:
@@ -68,10 +119,7 @@ def multivariate_gaussian(mean, cov) -> Node:
     cov = np.asarray(_v(cov), dtype=float)
     if cov.shape not in ((d, d), (n, d, d)):
         raise ModelError(f"covariance has shape {cov.shape}; expected {(d, d)} or {(n, d, d)}")
-    try:
-        np.linalg.cholesky(cov)
-    except np.linalg.LinAlgError:
-        raise ModelError("covariance must be symmetric positive definite") from None
+    _check_spd(cov)
     if e is not None:
         link = C.LinearGaussianGaussian(e.A, e.c, cov, False)
         return make_node(D.Gaussian, parent=e.node, conditional=link, scalar=False)

@@ -102,7 +102,11 @@ def _apply(A: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 class InverseGammaGaussian(Conjugate):
-    """s2 ~ InverseGamma(a, b); y | s2 ~ N(mu, a2 * s2) (Birch's normal-inverse-gamma)."""
+    """s2 ~ InverseGamma(a, b); y | s2 ~ N(mu, a2 * s2) (Birch's normal-inverse-gamma).
+
+    y's marginal is a Student's t; it is kept as a NormalInverseGamma so that a Gaussian
+    child of y with variance s2 can be conjugate to both (NormalInverseGammaGaussian).
+    """
 
     def __init__(self, mu: np.ndarray, a2: np.ndarray):
         self.mu, self.a2 = mu, a2
@@ -110,11 +114,44 @@ class InverseGammaGaussian(Conjugate):
     def given(self, s2):
         return D.Gaussian(self.mu[:, None], (self.a2 * s2)[:, None, None], True)
 
-    def marginal(self, p: D.InverseGamma) -> D.StudentT:
-        return D.StudentT(2 * p.alpha, self.mu, self.a2 * p.beta / p.alpha)
+    def marginal(self, p: D.InverseGamma) -> D.NormalInverseGamma:
+        return D.NormalInverseGamma(self.mu, 1 / self.a2, p.alpha, p.beta)
 
     def update(self, p: D.InverseGamma, x) -> D.InverseGamma:
         return D.InverseGamma(p.alpha + 0.5, p.beta + (x - self.mu) ** 2 / (2 * self.a2))
+
+
+class NormalInverseGammaGaussian(Conjugate):
+    """(mu, s2) ~ NormalInverseGamma(m, lam, a, b); y | mu, s2 ~ N(mu, c * s2) (Birch's
+    NormalInverseGammaGaussian): unknown mean and variance, both updated by y.
+
+    `sigma2` is the variance's node: the update of mu's joint law also moves s2's marginal
+    (the graph does that, see `graph.realize`), and once mu is realized alone, y needs s2.
+    """
+
+    def __init__(self, c: np.ndarray, sigma2):
+        self.c, self.sigma2 = c, sigma2
+
+    def given(self, mu):
+        s2 = self.sigma2.value()  # mu realized first: y | mu is Gaussian only given s2
+        return D.Gaussian(mu[:, None], (self.c * s2)[:, None, None], True)
+
+    def marginal(self, p):
+        if isinstance(p, D.NormalInverseGamma):
+            return D.StudentT(2 * p.alpha, p.mean, p.beta / p.alpha * (1 / p.lam + self.c))
+        var = p.cov[:, 0, 0] + self.c * self.sigma2.realized  # s2 was realized before mu
+        return D.Gaussian(p.mean, var[:, None, None], True)
+
+    def update(self, p, x):
+        if isinstance(p, D.NormalInverseGamma):
+            lam = p.lam + 1 / self.c
+            mean = (p.lam * p.mean + x / self.c) / lam
+            beta = p.beta + (x - p.mean) ** 2 / (2 * (1 / p.lam + self.c))
+            return D.NormalInverseGamma(mean, lam, p.alpha + 0.5, beta)
+        var = p.cov[:, 0, 0]
+        gain = var / (var + self.c * self.sigma2.realized)
+        mean = p.mean[:, 0] + gain * (x - p.mean[:, 0])
+        return D.Gaussian(mean[:, None], ((1 - gain) * var)[:, None, None], True)
 
 
 class GammaPoisson(Conjugate):

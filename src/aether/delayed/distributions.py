@@ -74,6 +74,10 @@ def counts(x, n: int, name: str, event: tuple[int, ...] = ()) -> np.ndarray:
 
 
 def _value(x, n: int, event: tuple[int, ...], what: str) -> np.ndarray:
+    if isinstance(x, float) and not event:  # the common case, an observed number: no checks
+        if x != x:
+            raise ModelError(f"observed {what} is NaN")
+        return np.full(n, x)
     arr = np.asarray(x, dtype=float)
     if arr.shape not in (event, (n, *event)):
         raise ModelError(
@@ -110,8 +114,15 @@ class Gaussian(Distribution):
         self.mean, self.cov, self.scalar = mean, cov, scalar
 
     @property
+    def n(self) -> int:
+        return len(self.mean)
+
+    @property
     def event(self) -> tuple[int, ...]:
         return () if self.scalar else (self.mean.shape[-1],)
+
+    def take(self, idx: np.ndarray) -> Gaussian:
+        return Gaussian(self.mean[idx], self.cov[idx], self.scalar)
 
     def simulate(self, rng: np.random.Generator) -> np.ndarray:
         z = rng.standard_normal(self.mean.shape)
@@ -151,6 +162,19 @@ class StudentT(Distribution):
             - 0.5 * np.log(nu * np.pi * self.scale2)
             - (nu + 1) / 2 * np.log1p(z2 / nu)
         )
+
+
+class NormalInverseGamma(StudentT):
+    """mu | s2 ~ N(mean, s2 / lam), s2 ~ InverseGamma(alpha, beta), as the law of mu alone.
+
+    That law is Student's t(2 alpha, mean, beta / (alpha lam)); the parameters are kept so
+    that a Gaussian child of mu with variance s2 is conjugate to (mu, s2) jointly (Birch's
+    NormalInverseGamma).
+    """
+
+    def __init__(self, mean, lam, alpha, beta):
+        self.mean, self.lam, self.alpha, self.beta = mean, lam, alpha, beta
+        super().__init__(2 * alpha, mean, beta / (alpha * lam))
 
 
 class Gamma(Distribution):

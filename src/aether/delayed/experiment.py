@@ -52,20 +52,35 @@ def exact_log_z(name: str, model: Model) -> float | None:
     return None
 
 
+def groups(name: str, n: int, p: DelayedParams) -> tuple[int, int]:
+    """(particles per group, groups) for n particles in all.
+
+    Dengue runs the random-weight importance sampler: n / dengue_group_size draws of the
+    initial conditions, each with its own alive filter of dengue_group_size particles.
+    """
+    if name != "dengue" or p.dengue_group_size == 1:
+        return n, 1
+    if n % p.dengue_group_size:
+        raise ValueError(f"{n} particles do not split into groups of {p.dengue_group_size}")
+    return p.dengue_group_size, n // p.dengue_group_size
+
+
 def run_config(model: Model, name: str, delay: bool, n: int, p: DelayedParams) -> dict:
     """`p.runs` independent filters (seeds p.seed + 1000 * n + run) and their timings."""
     log_z, seconds = [], []
+    size, count = groups(name, n, p)
     for run in range(p.runs):
         start = time.perf_counter()
         result = particle_filter(
             model,
-            n,
+            size,
             seed=p.seed + 1000 * n + run,
             delay=delay,
             method=METHOD[name],
             resampler=p.resampler,
             ess_threshold=p.ess_threshold,
             max_proposals=p.max_proposals,
+            groups=count,
         )
         seconds.append(time.perf_counter() - start)
         log_z.append(result.log_z)
@@ -101,10 +116,17 @@ def variance_reduction(summaries: list[dict], model: str, n: int) -> float | Non
     return float(by[False]["var_log_z"] / by[True]["var_log_z"])
 
 
-def dengue_fit(model: dengue.YapDengue, n: int, seed: int, max_proposals: int) -> dict:
+def dengue_fit(model: dengue.YapDengue, n: int, p: DelayedParams) -> dict:
     """One delayed run: parameter posteriors and the expected vs observed counts."""
+    size, count = groups("dengue", n, p)
     result = particle_filter(
-        model, n, seed=seed, method="alive", max_proposals=max_proposals, monitor=model.monitor
+        model,
+        size,
+        seed=p.seed,
+        method="alive",
+        max_proposals=p.max_proposals,
+        monitor=model.monitor,
+        groups=count,
     )
     fitted = result.trace.get("expected_cases", [])
     rows = [

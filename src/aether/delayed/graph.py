@@ -37,10 +37,12 @@ class System:
     bootstrap particle filter); the model code is the same either way.
     """
 
-    def __init__(self, n: int, rng: np.random.Generator, delay: bool = True):
+    def __init__(self, n: int, rng: np.random.Generator, delay: bool = True, groups: int = 1):
         if n < 1:
             raise ModelError(f"number of particles must be >= 1, got {n}")
-        self.n, self.rng, self.delay = n, rng, delay
+        if n % groups:
+            raise ModelError(f"{n} particles do not split into {groups} equal groups")
+        self.n, self.rng, self.delay, self.groups = n, rng, delay, groups
         self.logw = np.zeros(n)
 
     def __enter__(self) -> System:
@@ -134,12 +136,14 @@ class Random:
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         """`ndarray * x` and `A @ x` stay affine; any other ufunc (`np.arctan(x)`) realizes x."""
         if method == "__call__" and not kwargs and len(inputs) == 2 and inputs[1] is self:
-            reflected = {np.add: "__radd__", np.multiply: "__rmul__", np.matmul: "__rmatmul__"}
-            if ufunc in reflected:
-                return getattr(self, reflected[ufunc])(inputs[0])
+            if ufunc in _REFLECTED:
+                return getattr(self, _REFLECTED[ufunc])(inputs[0])
             if ufunc is np.subtract:
                 return self.__rsub__(inputs[0])
         return getattr(ufunc, method)(*(_v(x) for x in inputs), **kwargs)
+
+
+_REFLECTED = {np.add: "__radd__", np.multiply: "__rmul__", np.matmul: "__rmatmul__"}
 
 
 def _v(x):
@@ -181,7 +185,9 @@ class Node(Random):
     def _affine(self):
         if self.family is D.Gaussian and self.state is not State.REALIZED:
             d = 1 if self.scalar else self.marginal_dim()
-            return Affine(self, _eye(d), np.zeros((current().n, d)), self.scalar)
+            e = Affine(self, _eye(d), np.zeros((current().n, d)), self.scalar)
+            e.identity = True
+            return e
         return None
 
     def _scaled(self):
@@ -208,6 +214,8 @@ def _eye(d: int) -> np.ndarray:
 
 class Affine(Random):
     """A x + c over a Gaussian node x: A is (k, d) shared or (N, k, d) per particle, c (N, k)."""
+
+    identity = False  # A = I and c = 0: the node itself, so a map needs no products
 
     def __init__(self, node: Node, A: np.ndarray, c: np.ndarray, scalar: bool):
         self.node, self.A, self.c, self.scalar = node, A, c, scalar
@@ -240,6 +248,8 @@ class Affine(Random):
             raise ModelError(
                 f"matrix of shape {M.shape} cannot multiply a vector of length {self.A.shape[-2]}"
             )
+        if self.identity:
+            return Affine(self.node, M, np.zeros((len(self.c), M.shape[-2])), scalar)
         c = self.c @ M.T if M.ndim == 2 else (M @ self.c[..., None])[..., 0]
         return Affine(self.node, M @ self.A, c, scalar)
 
@@ -338,8 +348,20 @@ def realize(v: Node, x: np.ndarray | None = None) -> np.ndarray | None:
     if p is not None and p.child is v:
         p.marginal = v.conditional.update(p.marginal, x)
         p.child = None
+        if isinstance(p.marginal, D.NormalInverseGamma):
+            _joint(p)
     v.marginal = v.conditional = v._parent = v._parent_ref = None
     return loglik
+
+
+def _joint(mu: Node) -> None:
+    """mu's law is a NormalInverseGamma, joint with its parent s2: a child of both updated it,
+    so s2's marginal and the s2 -> mu edge take the new (mean, lam, alpha, beta) too."""
+    from aether.delayed.conjugate import InverseGammaGaussian
+
+    s2, law = mu.parent, mu.marginal
+    s2.marginal = D.InverseGamma(law.alpha, law.beta)
+    mu.conditional = InverseGammaGaussian(law.mean, 1 / law.lam)
 
 
 def condition(v: Node, x) -> np.ndarray:
@@ -356,7 +378,8 @@ def condition(v: Node, x) -> np.ndarray:
 def _copy(v: Node, idx: np.ndarray, memo: dict) -> Node:
     if id(v) in memo:
         return memo[id(v)][1]
-    w = copy.copy(v)
+    w = Node.__new__(Node)  # a shallow copy, without copy.copy's generic protocol
+    w.__dict__.update(v.__dict__)
     memo[id(v)] = (v, w)
     for key in ("prior", "conditional", "marginal"):
         dist = getattr(v, key)

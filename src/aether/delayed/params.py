@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from aether.params import Section
 
@@ -23,7 +23,10 @@ class DelayedParams(Section):
     kalman_steps: int = Field(50, ge=1)
     lnssm_steps: int = Field(50, ge=1)
     dengue_series: Literal["yap_dengue_weekly", "yap_dengue_daily"] = "yap_dengue_weekly"
-    dengue_steps: int | None = Field(10, ge=1)  # a prefix of the series; None = all of it
+    dengue_steps: int | None = Field(None, ge=1)  # a prefix of the series; None = all of it
+    # Dengue's importance sampler: particles per draw of the initial conditions (1: one
+    # filter over all particles, each with its own initial conditions, as before).
+    dengue_group_size: int = Field(4, ge=1)
     max_proposals: int = Field(100, ge=1)  # alive filter: give up after this many x particles
 
     @field_validator("particles")
@@ -34,6 +37,15 @@ class DelayedParams(Section):
         if len(set(values)) != len(values):
             raise ValueError("particle counts are listed more than once")
         return values
+
+    @model_validator(mode="after")
+    def _groups(self) -> DelayedParams:
+        if "dengue" in self.models and any(n % self.dengue_group_size for n in self.particles):
+            raise ValueError(
+                f"every particle count must be a multiple of dengue_group_size "
+                f"({self.dengue_group_size}); got {self.particles}"
+            )
+        return self
 
     @field_validator("models")
     @classmethod

@@ -72,6 +72,7 @@ class FilterResult:
     trace: dict[str, list[float]] = field(default_factory=dict)
     resamples: int = 0
     proposals: int = 0  # particles proposed (alive filter: > steps * n when some die)
+    group_log_z: np.ndarray | None = None  # groups > 1: each group's own estimate
 
     def weighted_mean(self, x: np.ndarray) -> np.ndarray:
         w = np.exp(self.log_weights)
@@ -89,6 +90,7 @@ def particle_filter(
     ess_threshold: float = 0.5,
     max_proposals: int = 1000,
     monitor: Callable[[Any], dict[str, np.ndarray]] | None = None,
+    groups: int = 1,
 ) -> FilterResult:
     """Run the model on n particles and estimate log p(y_1:T).
 
@@ -97,6 +99,12 @@ def particle_filter(
     estimate stays unbiased when observations can have zero likelihood; it gives up after
     `max_proposals * n` proposals in one step. `monitor(state)` returns per-particle arrays
     whose weighted means are recorded after every step.
+
+    `groups` > 1 is the random-weight (pseudo-marginal) importance sampler of the paper's
+    dengue experiment: `groups` independent filters of n particles each run side by side in
+    one batch, each on its own draw of the variables `initial()` marks `shared`, and
+    log_z is the log of the average of their estimates. A group that dies only loses its
+    importance weight, and the shared variables are never left to the filter to degenerate.
     """
     if method not in ("bootstrap", "alive"):
         raise ModelError(f"method must be 'bootstrap' or 'alive', got {method!r}")
@@ -104,21 +112,40 @@ def particle_filter(
         raise ModelError(f"resampler must be one of {sorted(RESAMPLERS)}, got {resampler!r}")
     if not 0.0 <= ess_threshold <= 1.0:
         raise ModelError(f"ess_threshold must be in [0, 1], got {ess_threshold}")
+    if groups < 1:
+        raise ModelError(f"groups must be >= 1, got {groups}")
+    if groups > 1 and method != "alive":
+        raise ModelError("groups > 1 (the importance sampler) runs the alive filter in each group")
     rng = np.random.default_rng(seed)
     resample = RESAMPLERS[resampler]
-    with System(n, rng, delay) as system:
+    with System(n * groups, rng, delay, groups=groups) as system:
         state = model.initial()
     logw = system.logw
-    log_z = float(logsumexp(logw) - math.log(n))
-    out = FilterResult(log_z, state, logw - logsumexp(logw))
+    if groups > 1:
+        out = FilterResult(0.0, state, logw)
+        out.group_log_z = _group_logsumexp(logw, groups) - math.log(n)
+        live = np.flatnonzero(np.isfinite(out.group_log_z))  # dead groups leave the batch
+        state = out.state = take(state, (live[:, None] * n + np.arange(n)).ravel())
+        logw = logw.reshape(groups, n)[live].ravel()
+        out.log_z, out.log_weights = _pooled(logw, out.group_log_z, live, groups)
+    else:
+        log_z = float(logsumexp(logw) - math.log(n))
+        out = FilterResult(log_z, state, logw - logsumexp(logw))
     for t in range(model.steps):
         if method == "alive":
+            live = live if groups > 1 else np.zeros(1, dtype=np.int64)
             state, logw, log_inc, proposed = _alive_step(
-                model, state, out, t, n, rng, delay, max_proposals
+                model, state, out.log_weights, t, n, len(live), rng, delay, max_proposals
             )
-            norm = logsumexp(logw)
             out.proposals += proposed
             out.resamples += 1
+            if groups > 1:
+                out.group_log_z[live] += log_inc
+                live = live[np.isfinite(log_inc)]
+                log_z, norm_w = _pooled(logw, out.group_log_z, live, groups)
+                log_inc, norm = log_z - out.log_z, None
+            else:
+                log_inc, norm = float(log_inc[0]), logsumexp(logw)
         else:
             current_ess = out.ess_steps[-1] if out.ess_steps else ess(out.log_weights)
             if current_ess < ess_threshold * n:
@@ -135,44 +162,96 @@ def particle_filter(
         if not np.isfinite(out.log_z):
             out.log_z = -math.inf
             break
-        out.log_weights = logw - norm
+        out.log_weights = norm_w if norm is None else logw - norm
         out.log_z_steps.append(out.log_z)
-        out.ess_steps.append(ess(out.log_weights))
+        w = np.exp(out.log_weights)  # normalized: the ESS needs no second logsumexp
+        out.ess_steps.append(float(1.0 / np.dot(w, w)))
         if monitor is not None:
             for key, x in monitor(state).items():
                 out.trace.setdefault(key, []).append(float(out.weighted_mean(x)))
     return out
 
 
-def _alive_step(model, state, out: FilterResult, t: int, n: int, rng, delay, max_proposals):
-    """One step of the alive filter; returns (state, log-weights, log increment, proposals).
+def _group_logsumexp(logw: np.ndarray, groups: int) -> np.ndarray:
+    w = logw.reshape(groups, -1)
+    m = w.max(1)
+    safe = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore"):
+        return safe + np.log(np.exp(w - safe[:, None]).sum(1))
 
-    Proposals form one sequence, run in batches: it stops at the (n + 1)-th live particle,
-    trial T, and the increment is the sum of the first n live weights over T - 1.
+
+def _pooled(logw: np.ndarray, group_z: np.ndarray, live: np.ndarray, groups: int):
+    """The importance sampler's log Z (the mean of all groups' estimates, dead ones zero) and
+    the live particles' weights: normalized within the group, times the group's share."""
+    if not len(live):
+        return -math.inf, logw
+    z = group_z[live]
+    within = logw.reshape(len(live), -1) - _group_logsumexp(logw, len(live))[:, None]
+    return float(logsumexp(z) - math.log(groups)), (within + (z - logsumexp(z))[:, None]).ravel()
+
+
+def _alive_step(model, state, log_weights, t: int, n: int, groups: int, rng, delay, max_proposals):
+    """One step of the alive filter in each (live) group; returns the state and log-weights of
+    the groups that survive it, every group's log increment (-inf: died) and the proposals.
+
+    Each group's proposals form one sequence, run in batches: it stops at the (n + 1)-th live
+    particle, trial T, and the increment is the sum of the first n live weights over T - 1.
+    A group dies when it gives up after max_proposals * n proposals; it leaves the batch.
     """
-    probs = np.exp(out.log_weights)
-    probs /= probs.sum()
-    m, proposed, found, pieces = n + 1, 0, 0, []
-    while True:
-        ancestors = rng.choice(n, size=m, p=probs)
-        with System(m, rng, delay) as system:
+    G = groups
+    lw = log_weights.reshape(G, n)
+    probs = np.exp(lw - lw.max(1)[:, None])
+    cdf = np.cumsum(probs, 1)
+    cdf /= cdf[:, -1:]
+    cdf += np.arange(G)[:, None]  # one increasing sequence: group g's cdf lies in (g, g + 1]
+    flat_cdf = cdf.ravel()
+    need = np.full(G, n + 1)
+    proposed = np.zeros(G, dtype=np.int64)
+    trials = np.zeros(G, dtype=np.int64)
+    done = np.zeros(G, dtype=bool)
+    m, total, pieces = n + 1, 0, []
+    while not done.all():
+        active = np.flatnonzero(~done)
+        u = (rng.uniform(size=(len(active), m)) + active[:, None]).ravel()
+        ancestors = np.minimum(np.searchsorted(flat_cdf, u, side="right"), G * n - 1)
+        with System(len(ancestors), rng, delay) as system:
             proposal = model.step(take(state, ancestors), t)
-        alive = np.flatnonzero(system.logw > -np.inf)
-        need = n + 1 - found
-        if len(alive) >= need:
-            trials = proposed + alive[need - 1] + 1
-            pieces.append((proposal, alive[: need - 1], system.logw))
-            proposed += m
-            break
-        pieces.append((proposal, alive, system.logw))
-        found, proposed = found + len(alive), proposed + m
-        if proposed >= max_proposals * n:
-            return state, np.full(n, -np.inf), -math.inf, proposed
-        m = int(min(max_proposals * n, max(m, need * m / max(len(alive), 1) * 1.2)))
-    kept = [(p, idx, logw[idx]) for p, idx, logw in pieces if len(idx)]
-    logw = np.concatenate([w for _, _, w in kept])
-    new_state = concat([take(p, idx) for p, idx, _ in kept])
-    return new_state, logw, float(logsumexp(logw) - math.log(trials - 1)), proposed
+        alive = np.isfinite(system.logw).reshape(len(active), m)
+        count = np.cumsum(alive, 1)
+        want = need[active][:, None]
+        finished = count[:, -1] >= want[:, 0]
+        keep = alive & (count < want)  # the first need - 1 live ones (all, if unfinished)
+        trials[active[finished]] = (
+            proposed[active[finished]] + np.argmax(count[finished] >= want[finished], 1) + 1
+        )
+        rows, cols = np.nonzero(keep)
+        pieces.append((proposal, rows * m + cols, active[rows], system.logw))
+        need[active] -= np.where(finished, need[active], count[:, -1])
+        proposed[active] += m
+        total += len(ancestors)
+        done[active[finished]] = True
+        gave_up = ~done & (proposed >= max_proposals * n)
+        done |= gave_up
+        if not done.all():
+            rate = count[~done[active], -1].min() / m
+            m = int(min(max_proposals * n, max(m, need[~done].max() / max(rate, 1.0 / m) * 1.2)))
+    ok = trials > 0
+    inc = np.full(G, -np.inf)
+    if not ok.any():
+        return state, log_weights, inc, total
+    parts, labels, weights = [], [], []
+    for proposal, idx, group, logw in pieces:
+        sel = ok[group]
+        if sel.any():
+            parts.append(take(proposal, idx[sel]))
+            labels.append(group[sel])
+            weights.append(logw[idx[sel]])
+    labels = np.concatenate(labels)
+    order = np.argsort(labels, kind="stable")
+    new_state = take(concat(parts), order) if len(parts) > 1 else take(parts[0], order)
+    new_logw = np.concatenate(weights)[order]
+    inc[ok] = _group_logsumexp(new_logw, int(ok.sum())) - np.log(trials[ok] - 1)
+    return new_state, new_logw, inc, total
 
 
 @dataclass

@@ -5,6 +5,11 @@ whose probabilities have beta priors; new human cases are reported with probabil
 Structure and priors follow Birch's VectorBorneDisease example (Funk et al. 2016). Every
 transfer is a binomial child of a beta parameter, so with delayed sampling all six
 parameters stay marginalized (beta-binomial) and are never sampled.
+
+The initial conditions (infectious, exposed and immune humans, mosquito population) cannot be
+marginalized. Run under `particle_filter(..., groups=G)` they are the outer draws of the
+paper's random-weight importance sampler, one per group: a filter whose particles each carry
+their own would collapse onto a few of them by resampling and then die on the full series.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import pandas as pd
 from aether import delayed as ds
 from aether.delayed import distributions as D
 from aether.delayed.errors import ModelError
-from aether.delayed.graph import Node, State
+from aether.delayed.graph import Node, State, current
 
 PRIORS = {
     "h_lambda": (1.0, 1.0),  # human exposure probability per contact
@@ -43,6 +48,7 @@ class YapDengue:
     cases: np.ndarray  # (T,), NaN where not observed
     days_per_step: int = 1  # 7 for weekly counts: a step simulates 7 days, observes their sum
     population: int = 7370
+    initial_conditions: dict[str, float] | None = None  # fixed (i, e, r, m); None: the prior
 
     @property
     def steps(self) -> int:
@@ -51,11 +57,11 @@ class YapDengue:
     def initial(self):
         theta = {name: ds.beta(a, b) for name, (a, b) in PRIORS.items()}
         n = self.population
-        i = 1 + ds.value(ds.poisson(5.0))
-        e = ds.value(ds.poisson(5.0))
-        r = np.floor(ds.value(ds.uniform(0.0, n - i - e)))
+        ic = self.initial_conditions or sample_initial_conditions(n)
+        if current().groups > 1:  # the importance sampler's outer draws: one per group
+            ic = {k: ds.shared(v) for k, v in ic.items()}
+        i, e, r, m = (np.full(current().n, ic[k], dtype=float) for k in "ierm")
         human = np.stack([n - e - i - r, e, i, r], axis=1)
-        m = np.floor(n * 10.0 ** ds.value(ds.uniform(-1.0, 2.0)))
         zero = np.zeros_like(m)
         mosquito = np.stack([m, zero, zero], axis=1)
         return {"theta": theta, "h": human, "m": mosquito, "z": i, "fit": zero}
@@ -98,6 +104,16 @@ class YapDengue:
     @staticmethod
     def monitor(state) -> dict[str, np.ndarray]:
         return {"expected_cases": state["fit"]}
+
+
+def sample_initial_conditions(population: int = 7370) -> dict[str, np.ndarray]:
+    """The prior on the initial state (Birch's VectorBorneDisease): infectious, exposed,
+    immune humans and the mosquito population, one draw per particle of the active system."""
+    i = 1 + ds.value(ds.poisson(5.0))
+    e = ds.value(ds.poisson(5.0))
+    r = np.floor(ds.value(ds.uniform(0.0, population - i - e)))
+    m = np.floor(population * 10.0 ** ds.value(ds.uniform(-1.0, 2.0)))
+    return {"i": i, "e": e, "r": r, "m": m}
 
 
 def posterior_moments(x: Node) -> tuple[np.ndarray, np.ndarray]:
