@@ -95,3 +95,23 @@ def test_a_realized_coefficient_keeps_the_gaussian_symbolic():
         assert z.state is R and x.state is M
         var = z.realized * 4.0 + 0.25
         np.testing.assert_allclose(system.logw, -0.5 * (np.log(2 * np.pi * var) + 1.0 / var))
+
+
+def test_a_tree_is_reduced_to_a_chain_by_realizing_the_older_branch():
+    """Birch's documented example: x ~ Gamma, y ~ Poisson(x), z ~ Poisson(x).
+
+    Grafting z onto the marginalized x would make a tree of marginalized nodes, so y (x's
+    marginalized child) is pruned: realized, and x conditioned on it; then z joins the M-path.
+    """
+    with ds.System(5, np.random.default_rng(3)):
+        x = ds.gamma(2.0, 1.0)
+        y = ds.poisson(x)
+        z = ds.poisson(x)
+        assert states(x, y, z) == [INIT, INIT, INIT]
+        graft(y)
+        assert states(x, y, z) == [M, M, INIT] and x.child is y
+        graft(z)
+        assert states(x, y, z) == [M, R, M] and x.child is z
+        # x | y is Gamma(2 + y, scale 1 / (1 + 1)): conditioned on the realized branch.
+        np.testing.assert_allclose(x.marginal.k, 2.0 + y.realized)
+        np.testing.assert_allclose(x.marginal.theta, 0.5)
