@@ -21,9 +21,9 @@ from flows.delayed import delayed_flow
 from flows.prepare import prepare_flow
 from flows.report import report_flow
 from flows.selfplay import selfplay_flow
+from flows.server import prefect_server
 from flows.sparse import sparse_flow
 from flows.topics import topics_flow
-from flows.server import prefect_server
 
 # DAG order: prepare first, the method stages (independent of each other), report last.
 STAGES = {
