@@ -1,0 +1,118 @@
+"""Predictors: render instruction + demonstrations + inputs into a completion prompt, call the
+LM, and parse the fields back out of whatever text it returns.
+
+The prompt is plain completion text (not a chat template): small models follow a
+`Field: value` pattern shown by demonstrations far better than a chat turn.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Any
+
+from aether.mipro.lm.base import Decoding
+from aether.mipro.program.module import Env, Module, Prediction
+from aether.mipro.program.signature import Field, Signature
+
+_MARKUP = "*_`#"
+
+
+def _clean(value: str) -> str:
+    """Strip whitespace and the markdown a model wraps values in (`**yes**`, `` `4` ``)."""
+    return value.strip().strip(_MARKUP).strip()
+
+
+class Predict(Module):
+    """One LM call for one signature; its instruction and demos are what optimizers change."""
+
+    def __init__(self, signature: Signature | str, decoding: Decoding | None = None) -> None:
+        self.signature = Signature.parse(signature) if isinstance(signature, str) else signature
+        self.decoding = decoding or Decoding(max_tokens=64)
+        self.demos: list[dict[str, str]] = []
+
+    def named_predictors(self) -> list[tuple[str, Predict]]:
+        return [("self", self)]
+
+    # -- prompt ---------------------------------------------------------------------------
+    def render(self, inputs: dict[str, Any], demos: list[dict[str, str]] | None = None) -> str:
+        sig = self.signature
+        parts = [sig.instruction.strip()]
+        described = [f for f in (*sig.inputs, *sig.outputs) if f.desc]
+        if described:
+            parts.append("\n".join(f"{f.prefix} {f.desc}" for f in described))
+        for demo in self.demos if demos is None else demos:
+            fields = [f for f in (*sig.inputs, *sig.outputs) if f.name in demo]
+            parts.append("\n".join(f"{f.prefix} {_one_line(demo[f.name])}" for f in fields))
+        query = [f"{f.prefix} {_one_line(inputs[f.name])}" for f in sig.inputs]
+        parts.append("\n".join([*query, sig.outputs[0].prefix]))
+        return "\n\n".join(parts)
+
+    def stops(self) -> tuple[str, ...]:
+        """Stop where a model starts inventing the next example."""
+        return ("\n\n", *(f"\n{f.prefix}" for f in self.signature.inputs))
+
+    # -- parse ----------------------------------------------------------------------------
+    def parse(self, text: str) -> Prediction:
+        """Fields by their prefixes; the first output is the text before any prefix.
+
+        Missing fields are empty strings and mark the prediction `ok=False` rather than
+        raising: a malformed answer is a wrong answer, not a crashed run.
+        """
+        outputs = self.signature.outputs
+        names = "|".join(re.escape(f.prefix[:-1]) for f in outputs)
+        pattern = re.compile(
+            rf"^[\s{re.escape(_MARKUP)}]*({names})[\s{re.escape(_MARKUP)}]*:",
+            re.IGNORECASE | re.MULTILINE,
+        )
+        by_prefix = {f.prefix[:-1].lower(): f.name for f in outputs}
+        values: dict[str, str] = {}
+        matches = list(pattern.finditer(text))
+        head = text[: matches[0].start()] if matches else text
+        values[outputs[0].name] = head
+        for i, m in enumerate(matches):
+            end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
+            name = by_prefix[m.group(1).lower()]
+            if name == outputs[0].name and _clean(values[name]):
+                continue  # a repeated first field: keep the first value
+            values.setdefault(name, "")
+            if not _clean(values[name]):
+                values[name] = text[m.end() : end]
+        prediction = Prediction({f.name: _clean(values.get(f.name, "")) for f in outputs})
+        prediction.ok = all(prediction[f.name] for f in outputs)
+        if len(outputs) == 1:
+            # A single field answers on its first non-empty line.
+            lines = [ln for ln in prediction[outputs[0].name].splitlines() if ln.strip()]
+            prediction[outputs[0].name] = _clean(lines[0]) if lines else ""
+        return prediction
+
+    # -- call -----------------------------------------------------------------------------
+    def forward(self, env: Env, **inputs: Any) -> Prediction:
+        missing = [n for n in self.signature.input_names if n not in inputs]
+        if missing:
+            raise KeyError(f"{self.signature.describe()}: missing inputs {missing}")
+        decoding = replace(self.decoding, stop=self.stops())
+        if env.temperature is not None:
+            decoding = replace(decoding, temperature=env.temperature)
+        completion = env.lm.complete(self.render(inputs), decoding, env.rollout)
+        prediction = self.parse(completion.text)
+        if env.trace is not None:
+            env.trace.append((self, {n: inputs[n] for n in self.signature.input_names}, prediction))
+        return prediction
+
+
+class ChainOfThought(Predict):
+    """Predict with a `reasoning` output before the others (step-by-step, then the answer)."""
+
+    def __init__(self, signature: Signature | str, decoding: Decoding | None = None) -> None:
+        sig = Signature.parse(signature) if isinstance(signature, str) else signature
+        reasoning = Field("reasoning", "Let's think step by step.")
+        super().__init__(sig.prepend_output(reasoning), decoding or Decoding(max_tokens=192))
+
+    def stops(self) -> tuple[str, ...]:
+        # Reasoning may span lines; stop only at a new example's first input field.
+        return (f"\n{self.signature.inputs[0].prefix}", "\n\n\n")
+
+
+def _one_line(value: Any) -> str:
+    return " ".join(str(value).split())

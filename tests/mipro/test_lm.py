@@ -1,0 +1,188 @@
+"""The LM layer: call cache, accounting and budget, and the HTTP client against a stub server
+on loopback that times out, fails with 500s and answers."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from aether.mipro import BudgetExceededError, LMError
+from aether.mipro.lm import CachedLM, CallCache, Decoding, OpenAICompatibleLM, ScriptedLM, Usage
+
+
+def test_cache_never_pays_twice_and_keys_on_every_part(tmp_path):
+    inner = ScriptedLM(lambda prompt, d, r: f" {prompt}-{d.temperature}-{r}")
+    lm = CachedLM(inner, CallCache(tmp_path / "calls.sqlite"))
+    d = Decoding(temperature=0.0)
+    first = lm.complete("p", d)
+    assert lm.complete("p", d) == type(first)(
+        first.text, first.prompt_tokens, first.completion_tokens, cached=True
+    )
+    assert len(inner.calls) == 1
+    lm.complete("p", d, rollout=1)
+    lm.complete("p", Decoding(temperature=0.5))
+    lm.complete("q", d)
+    assert len(inner.calls) == 4
+    assert lm.usage.calls == 4 and lm.usage.cache_hits == 1
+    # A new process (new cache object on the same file) finds every call.
+    again = CachedLM(inner, CallCache(tmp_path / "calls.sqlite"))
+    assert again.complete("p", d, rollout=1).cached and len(inner.calls) == 4
+
+
+def test_budget_stops_before_the_call_and_cached_calls_are_free(tmp_path):
+    inner = ScriptedLM(lambda prompt, d, r: " ok")
+    lm = CachedLM(inner, CallCache(tmp_path / "c.sqlite"), Usage(max_calls=2))
+    lm.complete("a", Decoding())
+    lm.complete("b", Decoding())
+    with pytest.raises(BudgetExceededError, match="budget of 2"):
+        lm.complete("c", Decoding())
+    assert len(inner.calls) == 2
+    lm.complete("a", Decoding())  # cached: allowed
+    assert lm.usage.as_dict()["lm_cache_hits"] == 1
+
+
+class Stub:
+    """An OpenAI-compatible stub: each request takes the next scripted behaviour."""
+
+    def __init__(self, behaviours: list[str]) -> None:
+        self.behaviours = list(behaviours)
+        self.requests: list[dict] = []
+        self.active = 0
+        self.max_active = 0
+        lock = threading.Lock()
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with lock:
+                    stub.requests.append({"path": self.path, **body})
+                    what = stub.behaviours.pop(0) if stub.behaviours else "ok"
+                    stub.active += 1
+                    stub.max_active = max(stub.max_active, stub.active)
+                try:
+                    if what == "slow":
+                        time.sleep(1.0)
+                    if what == "500":
+                        self._send(500, {"error": "boom"})
+                    elif what == "400":
+                        self._send(400, {"error": "bad request"})
+                    elif what == "garbage":
+                        self._send(200, {"nothing": True})
+                    else:
+                        if what == "busy":
+                            time.sleep(0.2)
+                        choice = (
+                            {"message": {"content": "hi"}}
+                            if "messages" in body
+                            else {"text": " hello"}
+                        )
+                        self._send(
+                            200,
+                            {
+                                "choices": [choice],
+                                "usage": {"prompt_tokens": 3, "completion_tokens": 1},
+                            },
+                        )
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                finally:
+                    with lock:
+                        stub.active -= 1
+
+            def _send(self, status, data):
+                raw = json.dumps(data).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def stub(request):
+    server = Stub(getattr(request, "param", []))
+    yield server
+    server.close()
+
+
+def client(url, **kw):
+    return OpenAICompatibleLM(url, "stub-model", backoff_s=0.01, **kw)
+
+
+@pytest.mark.parametrize("stub", [["500", "slow", "ok"]], indirect=True)
+def test_http_retries_500_and_timeout_then_answers(stub):
+    lm = client(stub.url, timeout_s=0.3, max_retries=3)
+    out = lm.complete("Say hi", Decoding(temperature=0.0, max_tokens=5, stop=("\n",)))
+    assert out.text == " hello" and out.prompt_tokens == 3
+    assert len(stub.requests) == 3
+    sent = stub.requests[-1]
+    assert sent["path"] == "/v1/completions" and sent["prompt"] == "Say hi"
+    assert sent["max_tokens"] == 5 and sent["stop"] == ["\n"] and sent["model"] == "stub-model"
+
+
+@pytest.mark.parametrize("stub", [["500", "500", "500"]], indirect=True)
+def test_http_gives_up_with_one_clear_error(stub):
+    with pytest.raises(LMError, match=r"failed after 3 attempts: HTTP 500"):
+        client(stub.url, max_retries=2).complete("x", Decoding())
+
+
+@pytest.mark.parametrize("stub", [["400"], ["garbage"]], indirect=True)
+def test_http_does_not_retry_client_errors_or_bad_bodies(stub):
+    with pytest.raises(LMError):
+        client(stub.url, max_retries=3).complete("x", Decoding())
+    assert len(stub.requests) == 1
+
+
+def test_http_chat_api(stub):
+    assert client(stub.url, api="chat").complete("x", Decoding()).text == "hi"
+    assert stub.requests[0]["messages"] == [{"role": "user", "content": "x"}]
+
+
+@pytest.mark.parametrize("stub", [["busy"] * 6], indirect=True)
+def test_http_concurrency_limit(stub):
+    lm = client(stub.url, max_concurrency=2)
+    threads = [threading.Thread(target=lm.complete, args=(f"p{i}", Decoding())) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(stub.requests) == 6 and stub.max_active <= 2
+
+
+def test_unreachable_endpoint_is_one_clear_error():
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(LMError, match=r"unreachable.*server is running"):
+        client(f"http://127.0.0.1:{port}/v1", max_retries=1).complete("x", Decoding())
+
+
+def test_make_lm_selects_endpoint_from_env_or_params(monkeypatch):
+    from aether.mipro.params import LMParams
+    from aether.mipro.run import make_lm
+
+    monkeypatch.setenv("AETHER_MIPRO_LM_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("AETHER_MIPRO_LM_MODEL", "m")
+    lm = make_lm(LMParams())
+    assert isinstance(lm, OpenAICompatibleLM) and lm.model == "m"
+    monkeypatch.delenv("AETHER_MIPRO_LM_URL")
+    with pytest.raises(ValueError, match="url is not set"):
+        make_lm(LMParams(kind="http"))

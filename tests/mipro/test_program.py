@@ -1,0 +1,80 @@
+"""Prompt rendering and robust parsing of (malformed) LM outputs."""
+
+import pytest
+
+from aether.mipro.lm import ScriptedLM
+from aether.mipro.metrics import exact_match, f1, label_match, number_match
+from aether.mipro.program import ChainOfThought, Env, Predict, Signature
+
+
+def test_render_puts_instruction_demos_and_query_in_order():
+    p = Predict(
+        Signature.parse("context, question -> answer", "Answer briefly.", answer="a few words")
+    )
+    p.demos = [{"context": "sky  is\nblue", "question": "colour?", "answer": "blue"}]
+    prompt = p.render({"context": "grass", "question": "colour?"})
+    assert prompt == (
+        "Answer briefly.\n\nAnswer: a few words\n\n"
+        "Context: sky is blue\nQuestion: colour?\nAnswer: blue\n\n"
+        "Context: grass\nQuestion: colour?\nAnswer:"
+    )
+    assert "\nContext:" in p.stops()
+
+
+@pytest.mark.parametrize(
+    "text, answer, ok",
+    [
+        (" blue", "blue", True),
+        (" **blue**\nQuestion: next?", "blue", True),
+        ("\n\n  blue  \nmore text", "blue", True),
+        ("", "", False),
+        ("   \n", "", False),
+    ],
+)
+def test_predict_parses_malformed_single_field(text, answer, ok):
+    prediction = Predict("question -> answer").parse(text)
+    assert prediction["answer"] == answer and prediction.ok is ok
+
+
+@pytest.mark.parametrize(
+    "text, reasoning, answer, ok",
+    [
+        (" 2 and 2.\nAnswer: 4", "2 and 2.", "4", True),
+        (" two lines\nof thought\n**Answer:** 4", "two lines\nof thought", "4", True),
+        (" think\nANSWER : 4", "think", "4", True),
+        (" no answer given", "no answer given", "", False),
+        ("Reasoning: doubled\nAnswer: 4\nAnswer: 5", "doubled", "4", True),
+    ],
+)
+def test_chain_of_thought_parses_reasoning_then_answer(text, reasoning, answer, ok):
+    prediction = ChainOfThought("question -> answer").parse(text)
+    assert (prediction["reasoning"], prediction["answer"], prediction.ok) == (reasoning, answer, ok)
+
+
+def test_predict_call_traces_and_state_roundtrip():
+    lm = ScriptedLM(lambda prompt, d, r: " 4")
+    p = Predict("question -> answer")
+    trace: list = []
+    out = p(Env(lm, trace=trace), question="2+2")
+    assert out == {"answer": "4"} and trace[0][1] == {"question": "2+2"}
+    p.demos = [{"question": "1+1", "answer": "2"}]
+    state = p.dump_state()
+    fresh = Predict("question -> answer").load_state(state)
+    assert fresh.demos == p.demos and fresh.render({"question": "x"}) == p.render({"question": "x"})
+    with pytest.raises(KeyError, match="missing inputs"):
+        p(Env(lm), query="2+2")
+
+
+def test_signature_rejects_bad_specs():
+    for bad in ("question answer", "-> answer", "q -> q"):
+        with pytest.raises(ValueError):
+            Signature.parse(bad)
+
+
+def test_metrics():
+    assert exact_match("The Eiffel Tower", "eiffel tower.") == 1.0
+    assert 0 < f1("barack obama", "obama") < 1
+    assert label_match("positive", "Positive, clearly") == 1.0
+    assert label_match("pos", "positive") == 0.0
+    assert number_match("1,200", "so the total is 1200.") == 1.0
+    assert number_match("3", "no number") == 0.0
