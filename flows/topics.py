@@ -41,7 +41,8 @@ def topics_flow(
     reports_dir: str = "reports",
 ) -> dict:
     """Samplers run as tasks one after another (so their timings do not compete for cores),
-    each on `threads` threads; the first sampler's Φ and θ estimates are the stage's outputs."""
+    each on `threads` threads; with `pipeline.task_runner: dask` PC-LDA shards the documents
+    over the Dask workers. The first sampler's Φ and θ estimates are the stage's outputs."""
     params = P.load_as(TopicsParams, "topics", Path(params_file))
     pipeline = P.load("pipeline", Path(params_file))
     corpus_dir = Path(data_dir) / "prepared" / params.corpus
@@ -57,7 +58,11 @@ def topics_flow(
     futures, previous = [], []
     for sampler in params.samplers:
         future = run_sampler_task.submit(
-            str(corpus_dir), sampler, params.model_dump(), wait_for=previous
+            str(corpus_dir),
+            sampler,
+            params.model_dump(),
+            pipeline.model_dump(),
+            wait_for=previous,
         )
         futures.append(future)
         previous = [future]

@@ -11,6 +11,7 @@ from mlflow.tracking import MlflowClient
 import aether.data
 from aether import params as P
 from aether.data import DataError
+from aether.topics.params import TopicsParams
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
@@ -68,3 +69,34 @@ def test_topics_flow_rejects_bad_params_and_missing_corpus(workdir, set_params):
     with pytest.raises(DataError, match=r"add 'ap' to prepare\.datasets"):
         topics_flow(params_file="params.yaml")
     assert not Path("reports/topics/metrics.json").exists()
+
+
+def test_topics_flow_on_the_dask_task_runner(workdir, set_params):
+    """`pipeline.task_runner: dask`: the flow runs on prefect-dask's local cluster and PC-LDA
+    shards its documents over that cluster's workers, giving the threaded chain."""
+    from aether.topics import from_counts, run_sampler
+    from flows import common
+    from flows.topics import topics_flow
+
+    aether.data.prepare("reuters", Path("data/raw"), Path("data/prepared"))
+    tiny = {**TINY, "samplers": ["pclda"], "iterations": 6, "burn_in": 2}
+    set_params(pipeline={"task_runner": "dask", "max_workers": 2}, topics=tiny)
+    result = common.with_runner(topics_flow, Path("params.yaml"))(params_file="params.yaml")
+
+    params = P.load_as(TopicsParams, "topics", Path("params.yaml"))
+    prepared = aether.data.read_corpus(Path("data/prepared/reuters"))
+    threaded = run_sampler(
+        from_counts(prepared.train, drop_empty=True),
+        from_counts(prepared.test, drop_empty=True),
+        prepared.train,
+        sampler="pclda",
+        n_topics=params.n_topics,
+        alpha=params.alpha,
+        beta=params.beta,
+        iterations=params.iterations,
+        seed=params.seed,
+        threads=params.threads,
+        heldout_sweeps=params.heldout_sweeps,
+    )
+    assert result["samplers"]["pclda"]["log_joint_per_token"] == threaded.log_joint[-1]
+    assert result["samplers"]["pclda"]["heldout_ll_per_token"] == threaded.heldout_log_likelihood

@@ -3,6 +3,7 @@
 - ``corpus``: documents as flat token arrays built from document-term counts.
 - ``model.LDA``: one API over four samplers: collapsed Gibbs, SparseLDA, and partially
   collapsed (PC-LDA) with sparse + alias z-sampling (``pclda``) or MH/alias (``pclda_light``).
+- ``sharded.ShardedLDA``: PC-LDA with document shards on Dask workers, the same chain.
 - ``metrics``: held-out likelihood (document completion), NPMI coherence, inefficiency/ESS.
 """
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -11,6 +12,9 @@ import scipy.sparse as sp
 from aether.topics import metrics
 from aether.topics.corpus import Tokens
 from aether.topics.model import LDA
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 
 @dataclass(frozen=True)
@@ -57,18 +61,20 @@ def run_sampler(
     heldout_sweeps: int = 50,
     top_words: int = 10,
     progress: Callable[[LDA], None] | None = None,
+    client: Client | None = None,
 ) -> SamplerRun:
-    """Train one sampler for `iterations` sweeps, then score it on `test` and `reference`."""
-    model = LDA(
-        train,
-        n_topics,
-        alpha=alpha,
-        beta=beta,
-        sampler=sampler,
-        seed=seed,
-        threads=threads,
-        mh_steps=mh_steps,
-    )
+    """Train one sampler for `iterations` sweeps, then score it on `test` and `reference`.
+
+    With a Dask `client`, PC-LDA shards the documents over its workers (the same chain);
+    the collapsed samplers are sequential by nature and always run here.
+    """
+    settings = dict(alpha=alpha, beta=beta, sampler=sampler, seed=seed, threads=threads)
+    if client is not None and sampler.startswith("pclda"):
+        from aether.topics.sharded import ShardedLDA
+
+        model = ShardedLDA(train, n_topics, client=client, mh_steps=mh_steps, **settings)
+    else:
+        model = LDA(train, n_topics, mh_steps=mh_steps, **settings)
     model.train(iterations, callback=progress)
     topic_word = model.topic_word()
     heldout = metrics.heldout_log_likelihood(

@@ -16,16 +16,10 @@ from scipy.special import gammaln
 
 
 @njit(parallel=True, cache=True)
-def log_joint(
-    z: np.ndarray,
-    doc_ptr: np.ndarray,
-    chunk_ptr: np.ndarray,
-    nwk: np.ndarray,
-    nk: np.ndarray,
-    alpha: float,
-    beta: float,
-) -> float:
-    n_words, n_topics = nwk.shape
+def doc_terms(
+    z: np.ndarray, doc_ptr: np.ndarray, chunk_ptr: np.ndarray, n_topics: int, alpha: float
+) -> np.ndarray:
+    """Each document's term of log p(z): computable where the document lives (a Dask shard)."""
     n_docs = doc_ptr.shape[0] - 1
     per_doc = np.empty(n_docs)
     lg_alpha, lg_kalpha = math.lgamma(alpha), math.lgamma(n_topics * alpha)
@@ -40,6 +34,13 @@ def log_joint(
                     v += math.lgamma(ndk[z[i]] + alpha) - lg_alpha
                     ndk[z[i]] = 0
             per_doc[d] = v
+    return per_doc
+
+
+@njit(parallel=True, cache=True)
+def combine(per_doc: np.ndarray, nwk: np.ndarray, nk: np.ndarray, beta: float) -> float:
+    """log p(w, z) from the document terms (in corpus order) and the topic-word counts."""
+    n_words, n_topics = nwk.shape
     per_word = np.empty(n_words)
     lg_beta = math.lgamma(beta)
     for w in prange(n_words):
@@ -49,7 +50,7 @@ def log_joint(
                 v += math.lgamma(nwk[w, k] + beta) - lg_beta
         per_word[w] = v
     total = 0.0
-    for d in range(n_docs):
+    for d in range(per_doc.shape[0]):
         total += per_doc[d]
     for w in range(n_words):
         total += per_word[w]
@@ -57,6 +58,19 @@ def log_joint(
     for k in range(n_topics):
         total += math.lgamma(vbeta) - math.lgamma(nk[k] + vbeta)
     return total
+
+
+def log_joint(
+    z: np.ndarray,
+    doc_ptr: np.ndarray,
+    chunk_ptr: np.ndarray,
+    nwk: np.ndarray,
+    nk: np.ndarray,
+    alpha: float,
+    beta: float,
+) -> float:
+    """log p(w, z) of the whole corpus."""
+    return combine(doc_terms(z, doc_ptr, chunk_ptr, nwk.shape[1], alpha), nwk, nk, beta)
 
 
 def log_joint_counts(ndk: np.ndarray, nwk: np.ndarray, alpha: float, beta: float) -> float:

@@ -31,10 +31,11 @@ class ModelError(ValueError):
 
 
 @njit(parallel=True, cache=True)
-def _initial_z(doc_ptr: np.ndarray, n_topics: int, seed: int) -> np.ndarray:
+def initial_z(doc_ptr: np.ndarray, n_topics: int, seed: int, doc_offset: int = 0) -> np.ndarray:
+    """Uniform initial topics; document d's from the stream of its corpus-wide index."""
     z = np.empty(doc_ptr[-1], dtype=np.int32)
     for d in prange(doc_ptr.shape[0] - 1):
-        stream = rng.key(seed, rng.INIT, 0, d)
+        stream = rng.key(seed, rng.INIT, 0, doc_offset + d)
         for i in range(doc_ptr[d], doc_ptr[d + 1]):
             z[i] = min(int(rng.uniform(stream, i - doc_ptr[d]) * n_topics), n_topics - 1)
     return z
@@ -75,12 +76,12 @@ class LDA:
         threads: int = 1,
         mh_steps: int = 4,
     ) -> None:
-        _check(n_topics, alpha, beta, sampler, threads, mh_steps)
+        check_settings(n_topics, alpha, beta, sampler, threads, mh_steps)
         self.tokens, self.n_topics, self.alpha, self.beta = tokens, n_topics, alpha, beta
         self.sampler, self.seed, self.threads, self.mh_steps = sampler, seed, threads, mh_steps
         self._chunks = chunks(tokens.doc_ptr)
         with numba_threads(threads):
-            self.z = _initial_z(tokens.doc_ptr, n_topics, seed)
+            self.z = initial_z(tokens.doc_ptr, n_topics, seed)
             self.nwk = self._count()
         self.nk = self.nwk.sum(axis=0)
         self.iteration = 0
@@ -187,7 +188,7 @@ class LDA:
         return (ndk + self.alpha) / (t.doc_lengths[:, None] + self.n_topics * self.alpha)
 
 
-def _check(
+def check_settings(
     n_topics: int, alpha: float, beta: float, sampler: str, threads: int, mh_steps: int
 ) -> None:
     if n_topics < 1:

@@ -8,7 +8,8 @@ independent, so (3) is exact, unlike AD-LDA's approximate parallel collapsed sam
 
 Two strategies for the z block, as the paper compares:
 (a) ``sample_z_sparse``: p(z_i = k) ∝ n_dk·φ_kw + alpha·φ_kw; the first (sparse) term is summed
-    over the document's nonzero topics, the second (dense) is drawn from word w's alias table.
+    over the document's nonzero topics, the second (dense) is drawn from word w's alias table;
+    a run of one word's tokens in a document is drawn as a block (Pólya urn), sharing its sums.
 (b) ``sample_z_light``: Metropolis-Hastings with alternating word proposals (∝ φ_kw, the same
     alias table) and document proposals (∝ n_dk + alpha, by picking a random token's topic);
     O(1) per token and step, exact because each step leaves the conditional invariant.
@@ -99,6 +100,29 @@ def draw_phi(
 
 
 @njit(parallel=True, cache=True)
+def build_alias(phi: np.ndarray, used: np.ndarray, prob: np.ndarray, table: np.ndarray) -> None:
+    """Alias tables of the rows of Φ (V x K) whose word is `used`: a Dask shard builds only
+    those of its own words, from the broadcast Φ, instead of receiving every table."""
+    n_words, n_topics = phi.shape
+    bounds = np.linspace(0, n_words, PHI_BLOCKS + 1).astype(np.int64)
+    for b in prange(PHI_BLOCKS):
+        small = np.empty(n_topics, dtype=np.int32)
+        large = np.empty(n_topics, dtype=np.int32)
+        for w in range(bounds[b], bounds[b + 1]):
+            if used[w]:
+                alias.build(phi[w], prob[w], table[w], small, large)
+
+
+@njit(cache=True)
+def count_tokens(z: np.ndarray, words: np.ndarray, n_words: int, n_topics: int) -> np.ndarray:
+    """n_wk (V x K, int32) of a shard's tokens: integer counts, so shards sum in any order."""
+    nwk = np.zeros((n_words, n_topics), dtype=np.int32)
+    for i in range(words.shape[0]):
+        nwk[words[i], z[i]] += 1
+    return nwk
+
+
+@njit(parallel=True, cache=True)
 def sample_z_sparse(
     z: np.ndarray,
     words: np.ndarray,
@@ -111,8 +135,20 @@ def sample_z_sparse(
     alpha: float,
     seed: int,
     step: int,
+    doc_offset: int = 0,
 ) -> None:
-    """Strategy (a): sparse document part over nonzero n_dk, dense part from alias tables."""
+    """Strategy (a): sparse document part over nonzero n_dk, dense part from alias tables.
+
+    A run of tokens of one word in a document (a repeated word, as count data gives it)
+    shares one set of sparse prefix sums: with the whole run's counts removed, token i's
+    exact conditional splits as (n_dk^-run + alpha) φ_kw + φ_kw · #{other tokens of the run
+    in k}; the first part is the run's shared sums and alias table, the second a scan of the
+    run's other tokens (at their current values: this is still single-site Gibbs). Count
+    data has about two tokens per run, so the O(K_d) sums are built about half as often.
+
+    Document d's stream is keyed by its corpus-wide index `doc_offset + d`, so a shard of the
+    corpus (on a Dask worker) draws exactly what the whole corpus would.
+    """
     n_topics = phi.shape[1]
     for c in prange(chunk_ptr.shape[0] - 1):
         ndk = np.zeros(n_topics, dtype=np.int32)
@@ -120,7 +156,7 @@ def sample_z_sparse(
         where = np.empty(n_topics, dtype=np.int32)
         cum = np.empty(n_topics)
         for d in range(chunk_ptr[c], chunk_ptr[c + 1]):
-            stream = rng.key(seed, rng.Z_STEP, step, d)
+            stream = rng.key(seed, rng.Z_STEP, step, doc_offset + d)
             counter = 0
             n_nz = 0
             for i in range(doc_ptr[d], doc_ptr[d + 1]):
@@ -130,35 +166,63 @@ def sample_z_sparse(
                     where[k] = n_nz
                     n_nz += 1
                 ndk[k] += 1
-            for i in range(doc_ptr[d], doc_ptr[d + 1]):
-                w = words[i]
-                old = z[i]
-                ndk[old] -= 1
-                if ndk[old] == 0:
-                    n_nz -= 1
-                    last = nonzero[n_nz]
-                    nonzero[where[old]] = last
-                    where[last] = where[old]
+            start, end = doc_ptr[d], doc_ptr[d + 1]
+            while start < end:
+                w = words[start]
+                stop = start + 1
+                while stop < end and words[stop] == w:
+                    stop += 1
+                for i in range(start, stop):
+                    old = z[i]
+                    ndk[old] -= 1
+                    if ndk[old] == 0:
+                        n_nz -= 1
+                        last = nonzero[n_nz]
+                        nonzero[where[old]] = last
+                        where[last] = where[old]
+                row = phi[w]
                 sparse = 0.0
                 for j in range(n_nz):
-                    sparse += ndk[nonzero[j]] * phi[w, nonzero[j]]
+                    sparse += ndk[nonzero[j]] * row[nonzero[j]]
                     cum[j] = sparse
-                u = rng.uniform(stream, counter) * (sparse + alpha * mass[w])
-                counter += 1
-                if u < sparse:
-                    j = 0
-                    while j < n_nz - 1 and cum[j] <= u:
-                        j += 1
-                    new = nonzero[j]
-                else:
-                    new = alias.draw(prob[w], table[w], rng.uniform(stream, counter))
+                base = sparse + alpha * mass[w]
+                run = 0.0  # Σ φ_{z_t w} over the run's tokens (0 for a run of one)
+                if stop - start > 1:
+                    for i in range(start, stop):
+                        run += row[z[i]]
+                for i in range(start, stop):
+                    urn = run - row[z[i]] if stop - start > 1 else 0.0
+                    u = rng.uniform(stream, counter) * (base + urn)
                     counter += 1
-                z[i] = new
-                if ndk[new] == 0:
-                    nonzero[n_nz] = new
-                    where[new] = n_nz
-                    n_nz += 1
-                ndk[new] += 1
+                    if u < sparse:
+                        j = 0
+                        while j < n_nz - 1 and cum[j] <= u:
+                            j += 1
+                        new = nonzero[j]
+                    elif u < base:
+                        new = alias.draw(prob[w], table[w], rng.uniform(stream, counter))
+                        counter += 1
+                    else:  # another token of the run, in proportion to its φ
+                        u -= base
+                        acc = 0.0
+                        new = -1
+                        for t in range(start, stop):
+                            if t != i:
+                                new = z[t]
+                                acc += row[new]
+                                if acc > u:
+                                    break
+                    if stop - start > 1:
+                        run += row[new] - row[z[i]]
+                    z[i] = new
+                for i in range(start, stop):
+                    new = z[i]
+                    if ndk[new] == 0:
+                        nonzero[n_nz] = new
+                        where[new] = n_nz
+                        n_nz += 1
+                    ndk[new] += 1
+                start = stop
             for j in range(n_nz):
                 ndk[nonzero[j]] = 0
 
@@ -176,6 +240,7 @@ def sample_z_light(
     seed: int,
     step: int,
     mh_steps: int,
+    doc_offset: int = 0,
 ) -> None:
     """Strategy (b): MH cycles of word and document proposals, O(1) per token and step.
 
@@ -189,7 +254,7 @@ def sample_z_light(
     for c in prange(chunk_ptr.shape[0] - 1):
         ndk = np.zeros(n_topics, dtype=np.int32)
         for d in range(chunk_ptr[c], chunk_ptr[c + 1]):
-            stream = rng.key(seed, rng.Z_STEP, step, d)
+            stream = rng.key(seed, rng.Z_STEP, step, doc_offset + d)
             counter = 0
             start, end = doc_ptr[d], doc_ptr[d + 1]
             length = end - start
