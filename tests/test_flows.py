@@ -91,7 +91,9 @@ def test_pipeline_runs_stages_as_nested_runs(workdir, set_params, tiny_stages, m
     parent = pipeline_flow(params_file="params.yaml")
 
     children = Tracker().runs(parent_run_id=parent)
-    assert sorted(r.data.tags["aether.stage"] for r in children) == sorted(STAGES)
+    stages = {r.data.tags["aether.stage"] for r in children}
+    assert set(STAGES) <= stages  # a run per stage; selfplay adds one per domain as well
+    assert all(s.partition("-")[0] in STAGES for s in stages)
     assert all(r.info.status == "FINISHED" for r in children)
     parent_run = MlflowClient(mlflow_uri).get_run(parent)
     assert parent_run.info.status == "FINISHED"
