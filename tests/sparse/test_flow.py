@@ -39,7 +39,7 @@ def test_sparse_flow_records_cases_and_summary(workdir, set_params, mlflow_uri):
     assert saved == metrics
     assert metrics["n_cases"] == 4 + 1 + 1 + 1 + 1  # spmv/spmm/sddmm/spmspm, ttm, gcn, mlp, attn
     assert metrics["geomean_speedup_vs_torch_sparse_end_to_end"] > 0
-    assert 0 < metrics["crossover_density"] <= 1
+    assert 0 <= metrics["crossover_density"] <= 1  # 0: dense won at every density measured
     cases = Path("reports/sparse/plots/cases.csv").read_text().splitlines()
     assert cases[0] == "case,kind,ours_s,torch_sparse_s,speedup_vs_torch_sparse,compile_s"
     assert any(line.startswith("gcn/cora,end_to_end,") for line in cases)
