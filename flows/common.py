@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from aether import params as P
 from aether.data import DataError
+from aether.mipro import MiproError
 
 
 def task_runner(pipeline: P.PipelineParams) -> TaskRunner:
@@ -34,14 +36,35 @@ def with_runner(flow_fn: Flow, params_file: Path = P.PARAMS_FILE) -> Flow:
     return flow_fn.with_options(task_runner=task_runner(pipeline))
 
 
+# The errors a user causes and fixes: bad params or data, an LM that cannot serve.
+USER_ERRORS = (P.ParamsError, DataError, MiproError)
+
+
+class _NoTracebackForUserErrors(logging.Filter):
+    """Prefect logs a failed task or flow with its traceback; for a user error the message
+    alone says what to fix, so its traceback is dropped (other failures keep theirs)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], USER_ERRORS):
+            record.exc_info = record.exc_text = None
+        return True
+
+
 @contextmanager
 def clear_errors() -> Iterator[None]:
-    """Bad params or data end the command with one line on stderr and exit status 2."""
+    """A user error ends the command with one line on stderr and exit status 2."""
+    quiet = _NoTracebackForUserErrors()
+    loggers = [logging.getLogger(f"prefect.{kind}_runs") for kind in ("flow", "task")]
+    for logger in loggers:
+        logger.addFilter(quiet)
     try:
         yield
-    except (P.ParamsError, DataError) as exc:
+    except USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    finally:
+        for logger in loggers:
+            logger.removeFilter(quiet)
 
 
 def main(flow_fn: Flow, description: str) -> None:

@@ -84,6 +84,36 @@ def test_stage_cli_prints_one_error(workdir, set_params, prefect_api):
     assert "Traceback" not in result.stderr
 
 
+def test_pipeline_cli_reports_an_unreachable_lm_in_one_line(workdir, set_params, prefect_api):
+    """The mipro stage inside the pipeline: a dead endpoint is one line and status 2."""
+    import socket
+
+    with socket.socket() as s:  # a free loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    set_params(prepare={"datasets": ["gsm8k"]}, mipro={"optimizers": ["zero_shot"]})
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": prefect_api,
+        "PYTHONPATH": str(REPO),
+        "AETHER_MIPRO_LM_URL": f"http://127.0.0.1:{port}/v1",
+        "AETHER_MIPRO_LM_MODEL": "none",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "flows.pipeline", "--stages", "prepare", "mipro"],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "unreachable" in errors[0]
+    assert "Traceback" not in result.stderr
+    assert Path("data/prepared/gsm8k/train.parquet").exists()  # earlier work is kept
+
+
 def test_pipeline_runs_stages_as_nested_runs(workdir, set_params, tiny_stages, mlflow_uri):
     from flows.pipeline import STAGES, pipeline_flow
 
