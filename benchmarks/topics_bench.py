@@ -117,18 +117,32 @@ def timed(fn) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def speed(impl, n_tokens: int, sweeps: int, repeats: int) -> dict:
-    if isinstance(impl, LdaPackage):
-        sweeps = 1  # about 0.4M tokens/s: one sweep per (fresh) fit keeps this row short
-    else:
-        impl.sweep(2)  # warm-up: compilation, first allocation
-    walls, cpus = zip(*(timed(lambda: impl.sweep(sweeps)) for _ in range(repeats)), strict=True)
-    return {
-        "tokens_per_s_wall": n_tokens * sweeps / statistics.median(walls),
-        "tokens_per_s_cpu": n_tokens * sweeps / statistics.median(cpus),
-        "median_block_s": statistics.median(walls),
-        "sweeps_per_block": sweeps,
-    }
+def speed(impls: list, n_tokens: int, sweeps: int, repeats: int) -> list[dict]:
+    """Tokens/s of each implementation: the median of `repeats` timed blocks of `sweeps`
+    sweeps, the implementations taking turns block by block, so that a change in the load of
+    a shared machine falls on all of them alike."""
+    blocks = [1 if isinstance(impl, LdaPackage) else sweeps for impl in impls]
+    for impl in impls:  # warm-up: compilation, first allocation (`lda` refits every block)
+        if not isinstance(impl, LdaPackage):
+            impl.sweep(2)
+    times: list[list[tuple[float, float]]] = [[] for _ in impls]
+    for _ in range(repeats):
+        for impl, n, out in zip(impls, blocks, times, strict=True):
+            out.append(timed(lambda impl=impl, n=n: impl.sweep(n)))
+    rows = []
+    for n, out in zip(blocks, times, strict=True):
+        wall = statistics.median(t[0] for t in out)
+        cpu = statistics.median(t[1] for t in out)
+        rows.append(
+            {
+                "tokens_per_s_wall": n_tokens * n / wall,
+                "tokens_per_s_cpu": n_tokens * n / cpu,  # process CPU time: per core used
+                "median_block_s": wall,
+                "median_block_cpu_s": cpu,
+                "sweeps_per_block": n,
+            }
+        )
+    return rows
 
 
 def quality(make, test: corpus.Tokens, budget: float, n_tokens: int, per_sweep: float) -> dict:
@@ -179,11 +193,14 @@ def main() -> None:
     repeats, sweeps, budget = (5, 3, 5.0) if args.quick else (5, 5, 30.0)
     max_threads = min(2, numba.config.NUMBA_NUM_THREADS)
 
+    load_at_start = os.getloadavg()
     rows, identical = [], True
     for name, train_counts, test_counts in corpora(args.quick, args.work):
         train = corpus.from_counts(train_counts, drop_empty=True)
         test = corpus.from_counts(test_counts, drop_empty=True)
         n = train.n_tokens
+        if not rows:
+            first_tokens = n
         print(f"\n{name}: {train.n_docs} documents, {n} tokens, V={train.n_words}", flush=True)
         train_csr = sp.csr_array(train_counts)[np.asarray(train_counts.sum(axis=1)).ravel() > 0]
         threads = range(1, max_threads + 1)
@@ -192,22 +209,28 @@ def main() -> None:
         configs += [("aether", "sparselda", 1), ("aether", "collapsed", 1)]
         configs += [("tomotopy", "LDAModel", w) for w in threads]
         configs.append(("lda", "collapsed", 1))
-        chains = {}
-        for impl_name, sampler, threads in configs:
-            make = partial(build, impl_name, sampler, threads, train, train_csr)
-            impl = make()
+        makers = [partial(build, i, s, t, train, train_csr) for i, s, t in configs]
+        impls = [make() for make in makers]
+        speeds = speed(impls, n, sweeps, repeats)
+        chains = {
+            threads: impl.model.z.copy()
+            for (_, sampler, threads), impl in zip(configs, impls, strict=True)
+            if sampler == "pclda"
+        }
+        del impls
+        for (impl_name, sampler, threads), make, row_speed in zip(
+            configs, makers, speeds, strict=True
+        ):
             row = {
                 "corpus": name,
                 "implementation": impl_name,
                 "sampler": sampler,
                 "threads": threads,
-                **speed(impl, n, sweeps, repeats),
+                **row_speed,
             }
-            if sampler == "pclda":
-                chains[threads] = impl.model.z.copy()
-            row.update(
-                quality(make, test, budget, n, row["median_block_s"] / row["sweeps_per_block"])
-            )
+            per_sweep = row["median_block_s"] / row["sweeps_per_block"]
+            row.update(quality(make, test, budget, n, per_sweep))
+            row["load_average_after"] = os.getloadavg()
             rows.append(row)
             print(
                 f"{impl_name:9s} {sampler:11s} threads={threads}  "
@@ -220,6 +243,7 @@ def main() -> None:
         identical &= all(np.array_equal(chains[1], z) for z in chains.values())
 
     first = rows[0]["corpus"]
+    n_first = first_tokens
 
     def pick(impl: str, sampler: str, threads: int) -> dict:
         return next(
@@ -239,6 +263,18 @@ def main() -> None:
         "pclda_minus_tomotopy_heldout_ll_per_token": ours2["heldout_ll_per_token"]
         - tomo2["heldout_ll_per_token"],
         "identical_across_thread_counts": int(identical),
+        # context for the targets above
+        "pclda_cpu_s_per_sweep_1thread": n_first / ours1["tokens_per_s_cpu"],
+        "tomotopy_cpu_s_per_sweep_1worker": n_first / tomo1["tokens_per_s_cpu"],
+        "tomotopy_2worker_speedup": tomo2["tokens_per_s_wall"] / tomo1["tokens_per_s_wall"],
+        "pclda_2thread_wall_vs_tomotopy_2worker": ours2["tokens_per_s_wall"]
+        / tomo2["tokens_per_s_wall"],
+        "pclda_1thread_minus_tomotopy_1worker_heldout_ll_per_token": ours1["heldout_ll_per_token"]
+        - tomo1["heldout_ll_per_token"],
+        "sweeps_in_budget_pclda_2thread_vs_tomotopy_2worker": [
+            ours2["sweeps_in_budget"],
+            tomo2["sweeps_in_budget"],
+        ],
     }
     report = {
         "machine": {
@@ -247,8 +283,13 @@ def main() -> None:
             "cpus": os.cpu_count(),
             "numba_threads": numba.config.NUMBA_NUM_THREADS,
             "numba_threading_layer": numba.threading_layer(),
+            "load_average_at_start": load_at_start,
             "load_average_at_end": os.getloadavg(),
-            "note": "shared machine: 2 cores used by other jobs at the same time",
+            "note": (
+                "shared machine: 2 cores used by other jobs at the same time (see the load "
+                "averages; each row has the load after its quality run). Speed rows take turns "
+                "block by block; tokens_per_s_cpu divides by process CPU time, i.e. per core."
+            ),
         },
         "versions": {
             "python": sys.version.split()[0],

@@ -92,13 +92,16 @@ class LDA:
         if sampler.startswith("pclda"):
             self.phi = np.empty((v, k))  # word-major: a token reads one contiguous row
             self._mass = np.empty(v)
+            self._blocks = np.empty((v, pclda.row_blocks(k)))
+        if sampler == "pclda_light":
             self._prob = np.empty((v, k))
             self._table = np.empty((v, k), dtype=np.int32)
             self._used = np.diff(tokens.word_ptr) > 0
 
     def _count(self) -> np.ndarray:
         t = self.tokens
-        return pclda.count_topic_words(self.z, t.word_ptr, t.word_tokens, self.n_topics)
+        with pclda.dynamic():
+            return pclda.count_topic_words(self.z, t.word_ptr, t.word_tokens, self.n_topics)
 
     def step(self) -> None:
         """One sweep of the chosen sampler over every token."""
@@ -109,45 +112,21 @@ class LDA:
         elif self.sampler == "sparselda":
             collapsed.sweep_sparse(self.z, t.words, t.doc_ptr, self.nwk, self.nk, *args)
         else:
-            pclda.draw_phi(
-                self.nwk,
-                self.beta,
-                self.seed,
-                it,
-                self._used,
-                self.phi,
-                self._mass,
-                self._prob,
-                self._table,
-            )
-            if self.sampler == "pclda":
-                pclda.sample_z_sparse(
-                    self.z,
-                    t.words,
-                    t.doc_ptr,
-                    self._chunks,
-                    self.phi,
-                    self._mass,
-                    self._prob,
-                    self._table,
-                    self.alpha,
-                    self.seed,
-                    it,
+            with pclda.dynamic():
+                pclda.draw_phi(
+                    self.nwk, self.beta, self.seed, it, self.phi, self._mass, self._blocks
                 )
-            else:
-                pclda.sample_z_light(
-                    self.z,
-                    t.words,
-                    t.doc_ptr,
-                    self._chunks,
-                    self.phi,
-                    self._prob,
-                    self._table,
-                    self.alpha,
-                    self.seed,
-                    it,
-                    self.mh_steps,
-                )
+                if self.sampler == "pclda":
+                    pclda.sample_z_sparse(
+                        self.z, t.words, t.doc_ptr, self._chunks, self.phi, self._mass,
+                        self._blocks, self.alpha, self.seed, it,
+                    )  # fmt: skip
+                else:
+                    pclda.build_alias(self.phi, self._used, self._prob, self._table)
+                    pclda.sample_z_light(
+                        self.z, t.words, t.doc_ptr, self._chunks, self.phi, self._prob,
+                        self._table, self.alpha, self.seed, it, self.mh_steps,
+                    )  # fmt: skip
             self.nwk = self._count()
             self.nk = self.nwk.sum(axis=0)
         self.iteration = it

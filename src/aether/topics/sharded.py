@@ -88,22 +88,26 @@ def _counts(shard: Shard, z: np.ndarray, cfg: Config) -> np.ndarray:
 
 
 def _sweep(
-    shard: Shard, z: np.ndarray, phi_mass: tuple[np.ndarray, np.ndarray], cfg: Config, step: int
+    shard: Shard,
+    z: np.ndarray,
+    phi_mass: tuple[np.ndarray, np.ndarray, np.ndarray],
+    cfg: Config,
+    step: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The shard's z given Φ (a new array: inputs are never mutated) and its n_wk part."""
-    phi, mass = phi_mass
+    phi, mass, blocks = phi_mass
     z = z.copy()
-    prob = np.empty(phi.shape)
-    table = np.empty(phi.shape, dtype=np.int32)
-    with numba_threads(cfg.threads):
-        pclda.build_alias(phi, shard.used, prob, table)
+    with numba_threads(cfg.threads), pclda.dynamic():
         args = (cfg.alpha, cfg.seed, step)
         if cfg.sampler == "pclda":
             pclda.sample_z_sparse(
-                z, shard.words, shard.doc_ptr, shard.chunk_ptr, phi, mass, prob, table, *args,
+                z, shard.words, shard.doc_ptr, shard.chunk_ptr, phi, mass, blocks, *args,
                 doc_offset=shard.doc_offset,
             )  # fmt: skip
         else:
+            prob = np.empty(phi.shape)
+            table = np.empty(phi.shape, dtype=np.int32)
+            pclda.build_alias(phi, shard.used, prob, table)
             pclda.sample_z_light(
                 z, shard.words, shard.doc_ptr, shard.chunk_ptr, phi, prob, table, *args,
                 cfg.mh_steps, doc_offset=shard.doc_offset,
@@ -167,8 +171,6 @@ class ShardedLDA(LDA):
         self.log_joint_trace: list[float] = []
         self.seconds: list[float] = []
         self.cpu_seconds: list[float] = []
-        self._no_words = np.zeros(tokens.n_words, dtype=np.bool_)  # the driver builds no tables
-        self._no_table = (np.empty((0, 0)), np.empty((0, 0), dtype=np.int32))
 
     def _each(self):
         return zip(self._shards, self._z, self._where, strict=True)
@@ -187,12 +189,14 @@ class ShardedLDA(LDA):
         """Φ on the driver, broadcast; z on the shards; n_wk reduced."""
         it = self.iteration + 1
         v, k = self.nwk.shape
-        self.phi, self._mass = np.empty((v, k)), np.empty(v)  # fresh: the last ones were sent
-        pclda.draw_phi(
-            self.nwk, self.beta, self.seed, it, self._no_words, self.phi, self._mass,
-            *self._no_table,
-        )  # fmt: skip
-        [phi_mass] = self.client.scatter([(self.phi, self._mass)], broadcast=True, hash=False)
+        # fresh arrays: the last ones were sent
+        self.phi, self._mass = np.empty((v, k)), np.empty(v)
+        self._blocks = np.empty((v, pclda.row_blocks(k)))
+        with pclda.dynamic():
+            pclda.draw_phi(self.nwk, self.beta, self.seed, it, self.phi, self._mass, self._blocks)
+        [phi_mass] = self.client.scatter(
+            [(self.phi, self._mass, self._blocks)], broadcast=True, hash=False
+        )
         results = [
             self._submit(_sweep, s, z, phi_mass, self._cfg, it, where=w) for s, z, w in self._each()
         ]
