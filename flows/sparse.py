@@ -51,7 +51,7 @@ def sparse_flow(
             str(prepared),
             raw,
             machine["copy_bandwidth_gbs"],
-            crossover["spmm_density"],
+            crossover,
             wait_for=previous,
         )
         futures.append(future)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
 from prefect import task
 
 from aether.sparse import bench
@@ -15,6 +16,7 @@ from aether.sparse.runtime import measure_crossover, save_crossover
 def crossover_task(params: dict) -> dict:
     """Measure where dense beats the generated SpMM and save it for every later runtime."""
     p = SparseParams.model_validate(params)
+    torch.set_num_threads(p.threads)  # the crossover is measured on the stage's thread count
     measured = measure_crossover(n=p.crossover_size, repeats=p.repeats, seed=p.seed)
     save_crossover(measured)
     return measured
@@ -27,7 +29,9 @@ def machine_task(threads: int) -> dict:
 
 
 @task(name="sparse-case", task_run_name="sparse-{spec[case]}")
-def case_task(spec: dict, prepared: str, params: dict, bandwidth: float, crossover: float) -> dict:
-    """One benchmark case: ours, torch.sparse (COO and CSR), dense and scipy side by side."""
+def case_task(spec: dict, prepared: str, params: dict, bandwidth: float, crossover: dict) -> dict:
+    """One benchmark case: ours, torch.sparse (COO and CSR), dense and scipy side by side.
+
+    `crossover` is the measurement of `crossover_task` (a density per dense width)."""
     p = SparseParams.model_validate(params)
     return bench.run_case(spec, Path(prepared), p, bandwidth, crossover)

@@ -25,12 +25,15 @@ class Level(StrEnum):
 
 @dataclass(frozen=True)
 class Format:
-    """Level types, the mode stored at each level, and whether level 0 may repeat coordinates."""
+    """Level types, the mode stored at each level, whether level 0 may repeat coordinates, and
+    whether the last level's coordinates are sorted within each segment (TACO's "ordered"
+    level property; a SpGEMM result is left unordered, as torch.sparse and scipy leave it)."""
 
     levels: tuple[Level, ...]
     mode_order: tuple[int, ...]
     unique: bool = True
     name: str = field(default="", compare=False)
+    ordered: bool = True
 
     def __post_init__(self) -> None:
         d = len(self.levels)
@@ -55,9 +58,16 @@ class Format:
     def key(self) -> str:
         """A short stable string for cache keys and printing, e.g. ``dc(0,1)``."""
         letters = "".join(level.value[0] for level in self.levels)
-        return f"{letters}{'' if self.unique else 'n'}({','.join(map(str, self.mode_order))})"
+        flags = ("" if self.unique else "n") + ("" if self.ordered else "u")
+        return f"{letters}{flags}({','.join(map(str, self.mode_order))})"
+
+    def with_order(self, ordered: bool) -> Format:
+        """The same format with the last level sorted (True) or in any order (False)."""
+        return Format(self.levels, self.mode_order, self.unique, self.name, ordered)
 
     def __str__(self) -> str:
+        if not self.ordered:
+            return f"{self.with_order(True)} (unordered)"
         known = next((f.name for f in NAMED.values() if f == self), "")
         return self.name or known or self.key()
 

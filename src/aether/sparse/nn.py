@@ -7,6 +7,7 @@ denser than the measured crossover.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -14,6 +15,8 @@ from torch import nn
 
 from aether.sparse import runtime
 from aether.sparse.tensor import SparseFormatError, SparseTensor
+
+LINEAR = "Yt(o,b) = W(o,i) * Xt(i,b)"
 
 
 def magnitude_prune(weight: torch.Tensor, sparsity: float) -> torch.Tensor:
@@ -36,6 +39,24 @@ class SparseLinear(nn.Module):
         self.weight = SparseTensor.from_dense(weight.detach(), "csr")
         self._dense = weight.detach().contiguous()
         self.bias = None if bias is None else nn.Parameter(bias.detach(), requires_grad=False)
+        self._kernels: dict[tuple, tuple[runtime.Kernel, int]] = {}
+
+    def _spmm(self, xt: np.ndarray) -> np.ndarray:
+        """The layer's kernel, compiled once per batch shape and thread count and kept: a
+        forward pass then skips the runtime's parsing, checks and lookups."""
+        rt = runtime.RUNTIME
+        data = {"W": self.weight, "Xt": xt}
+        key = (xt.shape, xt.dtype, torch.get_num_threads())
+        prepared = self._kernels.get(key)
+        if prepared is None:
+            a = runtime.parse_cached(LINEAR)
+            threads = rt.threads(a, data)
+            prepared = self._kernels[key] = (rt.compile(a, data, None, threads > 1), threads)
+        kernel, threads = prepared
+        if threads > 1 and numba.get_num_threads() != threads:
+            numba.set_num_threads(threads)
+        rt.paths["sparse"] += 1
+        return kernel(data)
 
     @classmethod
     def from_linear(cls, linear: nn.Linear, sparsity: float) -> SparseLinear:
@@ -43,15 +64,13 @@ class SparseLinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         lead, x2 = x.shape[:-1], x.reshape(-1, self.in_features)
-        if runtime.RUNTIME.prefers_dense({"W": self.weight}):
+        if runtime.RUNTIME.prefers_dense({"W": self.weight}, width=x2.shape[0]):
+            runtime.RUNTIME.paths["dense"] += 1
             y = x2 @ self._dense.T
         else:
             # Feature-major activations make the batch the contiguous inner loop (an SpMM).
-            xt = x2.detach().T.contiguous()
-            yt = runtime.RUNTIME.evaluate(
-                "Yt(o,b) = W(o,i) * Xt(i,b)", None, adaptive=False, W=self.weight, Xt=xt
-            )
-            y = torch.from_numpy(yt).T
+            xt = x2.detach().T.contiguous().numpy()
+            y = torch.from_numpy(self._spmm(xt)).T
         if self.bias is not None:
             y = y + self.bias
         return y.reshape(*lead, self.out_features)

@@ -8,15 +8,18 @@ and it falls back to dense with a warning for what it cannot compile: never a wr
 
 from __future__ import annotations
 
+import collections
 import functools
 import itertools
 import json
 import math
 import time
 import warnings
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numba
 import numpy as np
 import torch
 
@@ -28,6 +31,7 @@ from aether.sparse.schedule import (
     Operand,
     Schedule,
     ScheduleError,
+    assembled,
     concordant_format,
     pattern_levels,
     schedule,
@@ -39,6 +43,15 @@ from aether.sparse.tensor import VALUE_DTYPES, SparseFormatError, SparseTensor
 # the default. A measurement saved with `save_crossover` (the benchmark and the stage do)
 # overrides it.
 DEFAULT_CROSSOVER = 0.1
+# Dense widths at which the crossover is measured (SpMV, GCN hidden, SpMM 64, wide), and the
+# one reported as ``spmm_density``.
+CROSSOVER_WIDTHS = (1, 16, 64, 256)
+REFERENCE_WIDTH = 64
+# Below this many multiply-adds a call stays on one thread: a parallel region's start costs
+# more than it saves (numba's thread pool wakes in ~10-20 us on this machine).
+PARALLEL_MIN_WORK = 200_000
+# Calls remembered for the fast path of `Runtime.evaluate` (cleared when full).
+FAST_ENTRIES = 256
 
 
 class DenseFallbackWarning(RuntimeWarning):
@@ -70,20 +83,27 @@ class Kernel:
         self.shape = tuple(self.dims[v] for v in s.assignment.lhs.indices)
         # A non-unique (COO) operand may emit a coordinate more than once: sort and sum then.
         self.in_order = all(o.format.unique for o in s.operands if o.sparse)
+        self.assembled = assembled(s)
         if s.pattern:
             access = next(acc for acc in s.assignment.accesses() if acc.tensor == s.pattern)
             self.shared = pattern_levels(s.assignment, access)
+        # unsigned, as all index arithmetic in the kernels; computed once per kernel
+        self.dim_args = {name: np.uint64(self.dims[name]) for name in self.dims}
+        self.size = math.prod(self.shape)
 
     def __call__(self, tensors: dict[str, SparseTensor | np.ndarray]):
-        s, dims, shape = self.schedule, self.dims, self.shape
-        dtype = np.result_type(*(_values(t).dtype for t in tensors.values()))
+        s, shape = self.schedule, self.shape
+        dtypes = {_values(t).dtype for t in tensors.values()}
+        dtype = dtypes.pop() if len(dtypes) == 1 else np.result_type(*dtypes)
         args = []
         for kind, name, level in self.source.args:
             t = tensors.get(name)
-            if kind == "dim":  # unsigned, as all index arithmetic in the kernels
-                args.append(np.uint64(dims[name]))
+            if kind == "dim":
+                args.append(self.dim_args[name])
             elif kind == "zero":
                 args.append(dtype.type(0))
+            elif kind == "threads":
+                args.append(numba.get_num_threads())
             elif kind == "dense":  # flat, row-major: the kernel computes offsets
                 args.append(np.ascontiguousarray(t, dtype=dtype).reshape(-1))
             elif kind == "vals":
@@ -91,8 +111,8 @@ class Kernel:
             else:
                 args.append(getattr(t, kind)[level])
         if s.output is None:
-            out = np.zeros(max(math.prod(shape), 1), dtype=dtype)
-            return self.fn(*args, out)[: math.prod(shape)].reshape(shape)
+            out = np.zeros(max(self.size, 1), dtype=dtype)
+            return self.fn(*args, out)[: self.size].reshape(shape)
         if s.pattern:  # the output reuses this operand's leading index arrays
             p, shared = tensors[s.pattern], self.shared
             size = p.level_sizes()[shared - 1] * int(np.prod(shape[shared:]))
@@ -101,10 +121,21 @@ class Kernel:
             return SparseTensor(
                 shape, s.output, p.pos[:shared] + pad, p.crd[:shared] + pad, vals, check=False
             )
+        if self.assembled:  # CSR-like arrays from the kernel's two passes: no sort, no copy
+            pos, crd, vals = self.fn(*args)
+            dense_levels = len(shape) - 1
+            return SparseTensor(
+                shape,
+                s.output,
+                [None] * dense_levels + [pos],
+                [None] * dense_levels + [crd],
+                vals,
+                check=False,
+            )
         cap = max(16, max(t.nnz for t in tensors.values() if isinstance(t, SparseTensor)))
         args += [np.empty((cap, len(shape)), dtype=np.int64), np.empty(cap, dtype=dtype)]
         if s.workspace:
-            size = int(np.prod([dims[v] for v in s.workspace]))
+            size = int(np.prod([self.dims[v] for v in s.workspace]))
             args += [np.zeros(size, dtype), np.full(size, -1, np.int64), np.empty(size, np.uint64)]
         crd, vals, n = self.fn(*args)
         return SparseTensor.from_coords(
@@ -119,27 +150,60 @@ class Kernel:
 
 @dataclass
 class Runtime:
-    """Kernels compiled in this process, keyed by expression, formats and statistics."""
+    """Kernels compiled in this process, keyed by expression, formats and statistics.
 
-    parallel: bool = False
+    ``parallel``: None (the default) runs row-parallel kernels on torch's thread count
+    (``torch.get_num_threads()``) when it is above one and the work is large enough;
+    True/False force it. ``crossover``: a fixed density for every shape; None reads the
+    measurement per dense width that ``save_crossover`` stored for this thread count."""
+
+    parallel: bool | None = None
     crossover: float | None = None
     kernels: dict[tuple, Kernel] = field(default_factory=dict, repr=False)
+    by_width: dict[int, float] | None = field(default=None, repr=False)
+    paths: collections.Counter = field(default_factory=collections.Counter, repr=False)
+    by_id: dict[tuple, Kernel] = field(default_factory=dict, repr=False)
+    _thresholds: dict[tuple, float] = field(default_factory=dict, repr=False)
+    _fast: dict[tuple, tuple] = field(default_factory=dict, repr=False)
 
     def compile(
         self,
         a: Assignment,
         tensors: dict[str, SparseTensor | np.ndarray],
         output: Format | str | None = "infer",
+        parallel: bool | None = None,
     ) -> Kernel:
-        key = (a, output, self.parallel, *(_signature(n, t) for n, t in tensors.items()))
+        parallel = bool(self.parallel) if parallel is None else parallel
+        sigs = tuple(_signature(n, t) for n, t in tensors.items())
+        # Parsed expressions are cached objects: look them up by identity first (hashing an
+        # expression tree on every call costs microseconds), checked against the kernel's own.
+        fast = (id(a), output, parallel, sigs)
+        kernel = self.by_id.get(fast)
+        if kernel is not None and kernel.schedule.assignment is a:
+            return kernel
+        key = (a, output, parallel, *sigs)
         kernel = self.kernels.get(key)
+        if kernel is not None:
+            self.by_id[fast] = kernel
         if kernel is None:
             start = time.perf_counter()
             s = schedule(a, [_operand(name, t) for name, t in tensors.items()], output)
-            src = codegen.lower(s, parallel=self.parallel)
+            src = codegen.lower(s, parallel=parallel)
             fn = codegen.load(src)
             kernel = self.kernels[key] = Kernel(s, src, fn, time.perf_counter() - start)
+            self.by_id[fast] = kernel
         return kernel
+
+    def threads(self, a: Assignment, data: dict) -> int:
+        """Threads for this call: torch's count when parallel and the work pays for them."""
+        if self.parallel is False:
+            return 1
+        n = torch.get_num_threads()
+        if n <= 1 and not self.parallel:
+            return 1
+        if not self.parallel and _work(a, data) < PARALLEL_MIN_WORK:
+            return 1
+        return max(1, min(n, numba.config.NUMBA_NUM_THREADS))
 
     def evaluate(
         self,
@@ -150,6 +214,19 @@ class Runtime:
         **tensors: SparseTensor | np.ndarray | torch.Tensor,
     ) -> SparseTensor | np.ndarray:
         """Run `expression` on `tensors`: the generated kernel, or dense when that is faster."""
+        fast = self._fast_key(expression, output, adaptive, tensors)
+        hit = self._fast.get(fast) if fast is not None else None
+        if (
+            hit is not None
+            and hit[0] is expression
+            and all(r() is tensors[n] for n, r in hit[3].items())
+        ):
+            _, kernel, threads, _ = hit
+            data = {name: _operand_data(name, t) for name, t in tensors.items()}
+            if threads > 1 and numba.get_num_threads() != threads:
+                numba.set_num_threads(threads)
+            self.paths["sparse"] += 1
+            return kernel(data)
         a = _parse(expression) if isinstance(expression, str) else expression
         data = {name: _operand_data(name, t) for name, t in tensors.items()}
         missing = sorted({acc.tensor for acc in a.accesses()} - set(data))
@@ -159,36 +236,89 @@ class Runtime:
         for temp in temps:
             data[temp.lhs.tensor] = self.evaluate(temp, adaptive=adaptive, **data)
         data = {acc.tensor: data[acc.tensor] for acc in a.accesses()}
-        if adaptive and self.prefers_dense(data):
+        if adaptive and self.prefers_dense(data, dense_width(a, data)):
+            self.paths["dense"] += 1
             return dense_einsum(a, data)
         data = _unique_levels(a, data)
+        data = _ordered_levels(a, data, output)
+        threads = self.threads(a, data)
+        parallel = threads > 1 or self.parallel is True
         try:
-            kernel = self.compile(a, data, output)
+            kernel = self.compile(a, data, output, parallel)
         except ScheduleError as exc:
             if "do not match" in str(exc) or "indices; the tensor" in str(exc):
                 raise
             data = _concordant(a, data)
             try:
-                kernel = self.compile(a, data, output)
+                kernel = self.compile(a, data, output, parallel)
             except ScheduleError as again:
                 warnings.warn(f"{a} ran dense: {again}", DenseFallbackWarning, stacklevel=2)
+                self.paths["dense"] += 1
                 return dense_einsum(a, data)
+        if threads > 1 and numba.get_num_threads() != threads:
+            numba.set_num_threads(threads)
+        if (
+            fast is not None
+            and not temps
+            and all(data.get(n) is t for n, t in tensors.items() if isinstance(t, SparseTensor))
+        ):  # nothing was converted: the next identical call may go straight to the kernel
+            refs = {n: weakref.ref(t) for n, t in tensors.items() if isinstance(t, SparseTensor)}
+            if len(self._fast) >= FAST_ENTRIES:
+                self._fast.clear()
+            self._fast[fast] = (expression, kernel, threads, refs)
+        self.paths["sparse"] += 1
         return kernel(data)
 
-    def prefers_dense(self, data: dict[str, SparseTensor | np.ndarray]) -> bool:
+    def _fast_key(self, expression, output, adaptive: bool, tensors: dict) -> tuple | None:
+        """A key for repeated calls: the same expression object, output, sparse tensor objects
+        (by identity, checked through weak references) and dense shapes, dtypes and threads.
+        None when an operand is something else (torch sparse layouts are converted first)."""
+        parts = []
+        for name, t in tensors.items():
+            if isinstance(t, SparseTensor):
+                parts.append((name, id(t)))
+            elif isinstance(t, np.ndarray):
+                parts.append((name, t.shape, t.dtype.str))
+            elif isinstance(t, torch.Tensor) and t.layout == torch.strided:
+                parts.append((name, tuple(t.shape), str(t.dtype)))
+            else:
+                return None
+        try:
+            crossover = (self.crossover, id(self.by_width))  # a new crossover decides anew
+            return (id(expression), output, adaptive, crossover, torch.get_num_threads(), *parts)
+        except TypeError:
+            return None
+
+    def prefers_dense(
+        self, data: dict[str, SparseTensor | np.ndarray], width: int | None = None
+    ) -> bool:
+        """Whether dense execution is faster: density against the crossover for this width."""
         sparse = [t for t in data.values() if isinstance(t, SparseTensor)]
         if not sparse:
             return True
-        return max(t.density() for t in sparse) >= self.threshold()
+        return max(t.density() for t in sparse) >= self.threshold(width)
 
-    def threshold(self) -> float:
-        if self.crossover is None:
-            path = codegen.cache_dir() / "crossover.json"
-            try:
-                self.crossover = float(json.loads(path.read_text())["spmm_density"])
-            except (OSError, ValueError, KeyError):
-                self.crossover = DEFAULT_CROSSOVER
-        return self.crossover
+    def threshold(self, width: int | None = None) -> float:
+        """The crossover density for a dense width (None: the measurement's reference width).
+
+        Measured per width (``measure_crossover``) and interpolated in log(width) between the
+        measured widths; a fixed ``crossover`` overrides it; without any measurement for this
+        thread count, ``DEFAULT_CROSSOVER``."""
+        if self.crossover is not None:
+            return self.crossover
+        if self.by_width is None:
+            self.by_width = load_crossover()
+        if not self.by_width:
+            return DEFAULT_CROSSOVER
+        key = (id(self.by_width), width)  # memoized: the runtime asks on every call
+        if key not in self._thresholds:
+            widths = sorted(self.by_width)
+            if width is None:
+                width = REFERENCE_WIDTH if REFERENCE_WIDTH in self.by_width else widths[-1]
+            x = np.log(np.clip(width, widths[0], widths[-1]))
+            ys = [self.by_width[w] for w in widths]
+            self._thresholds[key] = float(np.interp(x, np.log(widths), ys))
+        return self._thresholds[key]
 
 
 def dense_einsum(a: Assignment, data: dict[str, SparseTensor | np.ndarray]) -> np.ndarray:
@@ -231,6 +361,7 @@ def dense_einsum(a: Assignment, data: dict[str, SparseTensor | np.ndarray]) -> n
 
 
 _parse = functools.lru_cache(maxsize=512)(parse)
+parse_cached = _parse  # one Assignment object per text: kernels are then found by identity
 _split = functools.lru_cache(maxsize=512)(split_reductions)
 
 
@@ -286,6 +417,20 @@ def _unique_levels(a: Assignment, data: dict) -> dict:
     return out
 
 
+def _ordered_levels(a: Assignment, data: dict, output) -> dict:
+    """Sort unordered operands (SpGEMM results) unless the kernel only walks them.
+
+    A lone sparse operand that every term needs, into a dense result, is read segment by
+    segment in any order (SpMV, SpMM); merges, located loops and sparse results need order.
+    """
+    sparse = [acc.tensor for acc in a.accesses() if isinstance(data[acc.tensor], SparseTensor)]
+    if all(data[name].format.ordered for name in sparse):
+        return data
+    if len(sparse) == 1 and output is None and is_zero(a.rhs, set(sparse)):
+        return data
+    return {k: (v.sorted() if isinstance(v, SparseTensor) else v) for k, v in data.items()}
+
+
 def _concordant(a: Assignment, data: dict) -> dict:
     """Re-store sparse operands whose mode order fights the natural loop order."""
     order = a.variables()
@@ -299,32 +444,50 @@ def _concordant(a: Assignment, data: dict) -> dict:
 
 def measure_crossover(
     n: int = 1024,
-    width: int = 64,
+    width: int | None = None,
     densities: tuple[float, ...] = (0.01, 0.03, 0.1, 0.2, 0.3, 0.5, 0.7),
     repeats: int = 5,
     seed: int = 0,
+    widths: tuple[int, ...] = CROSSOVER_WIDTHS,
 ) -> dict:
-    """Time the generated SpMM against dense torch.matmul per density; find the crossover.
+    """Time the generated SpMM against dense torch.matmul per dense width and density.
 
-    Returns the rows and ``spmm_density``, the lowest density at which dense was faster
-    (1.0 when it never was). ``save_crossover`` makes the runtime use it.
-    """
+    Both run on torch's current thread count. Returns the rows, ``by_width`` (per width, the
+    density above which dense was faster: 0.0 when it always was, 1.0 when never) and
+    ``spmm_density`` (the reference width's). ``save_crossover`` makes runtimes use it."""
+    widths = (width,) if width is not None else tuple(widths)
     rng = np.random.default_rng(seed)
-    b = rng.standard_normal((n, width)).astype(np.float32)
-    tb = torch.from_numpy(b)
     rt = Runtime(crossover=2.0)
-    rows = []
+    matrices = []
     for density in densities:
         a = rng.standard_normal((n, n)).astype(np.float32)
         a[rng.random((n, n)) >= density] = 0
-        sa, ta = SparseTensor.from_dense(a, "csr"), torch.from_numpy(a)
-        rt.evaluate("C(i,j) = A(i,k) * B(k,j)", None, A=sa, B=b)  # compile and warm up
-        sparse_s = _median_time(
-            lambda sa=sa: rt.evaluate("C(i,j) = A(i,k) * B(k,j)", None, A=sa, B=b), repeats
-        )
-        dense_s = _median_time(lambda ta=ta: ta @ tb, repeats)
-        rows.append({"density": density, "sparse_s": sparse_s, "dense_s": dense_s})
-    return {"n": n, "width": width, "rows": rows, "spmm_density": _crossing(rows)}
+        matrices.append((density, SparseTensor.from_dense(a, "csr"), torch.from_numpy(a)))
+    rows, by_width = [], {}
+    for w in widths:
+        b = rng.standard_normal((n, w)).astype(np.float32)
+        tb = torch.from_numpy(b)
+        part = []
+        for density, sa, ta in matrices:
+
+            def sparse(sa=sa, b=b):
+                return rt.evaluate("C(i,j) = A(i,k) * B(k,j)", None, A=sa, B=b)
+
+            sparse()  # compile and warm up
+            sparse_s = _median_time(sparse, repeats)
+            dense_s = _median_time(lambda ta=ta, tb=tb: ta @ tb, repeats)
+            part.append({"width": w, "density": density, "sparse_s": sparse_s, "dense_s": dense_s})
+        by_width[w] = _crossing(part)
+        rows += part
+    reference = REFERENCE_WIDTH if REFERENCE_WIDTH in by_width else widths[-1]
+    return {
+        "n": n,
+        "widths": list(widths),
+        "threads": torch.get_num_threads(),
+        "rows": rows,
+        "by_width": {str(w): d for w, d in by_width.items()},
+        "spmm_density": by_width[reference],
+    }
 
 
 def _crossing(rows: list[dict]) -> float:
@@ -337,8 +500,52 @@ def _crossing(rows: list[dict]) -> float:
 
 
 def save_crossover(measured: dict) -> Path:
-    """Store a measurement where every later runtime (in any process) reads it."""
-    return io.write_json(codegen.cache_dir() / "crossover.json", measured)
+    """Store a measurement where every later runtime (in any process) reads it: one file per
+    machine (the kernel cache), one entry per thread count."""
+    path = codegen.cache_dir() / "crossover.json"
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, ValueError):
+        saved = {}
+    threads = str(measured.get("threads", torch.get_num_threads()))
+    by_threads = saved.get("by_threads", {}) if isinstance(saved.get("by_threads"), dict) else {}
+    by_threads[threads] = measured.get("by_width", {"64": measured["spmm_density"]})
+    return io.write_json(path, measured | {"by_threads": by_threads})
+
+
+def load_crossover() -> dict[int, float]:
+    """The saved crossover per dense width for torch's current thread count ({} if none)."""
+    path = codegen.cache_dir() / "crossover.json"
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    entry = saved.get("by_threads", {}).get(str(torch.get_num_threads()))
+    if entry is None and "spmm_density" in saved and "by_threads" not in saved:
+        entry = {str(saved.get("width", REFERENCE_WIDTH)): saved["spmm_density"]}
+    try:
+        return {int(w): float(d) for w, d in (entry or {}).items()}
+    except (TypeError, ValueError):
+        return {}
+
+
+def dense_width(a: Assignment, data: dict) -> int:
+    """The product of the sizes of the index variables no sparse operand stores (the width
+    of the dense side: SpMM's columns, 1 for SpMV)."""
+    sparse_vars = {
+        v for acc in a.accesses() if isinstance(data[acc.tensor], SparseTensor) for v in acc.indices
+    }
+    dims = {}
+    for acc in a.accesses():
+        for v, size in zip(acc.indices, np.shape(data[acc.tensor]), strict=False):
+            dims[v] = size
+    return int(math.prod(dims[v] for v in dims if v not in sparse_vars))
+
+
+def _work(a: Assignment, data: dict) -> int:
+    """Multiply-adds a kernel does, roughly: nonzeros of the sparse operands times the width."""
+    nnz = sum(t.nnz for t in data.values() if isinstance(t, SparseTensor))
+    return nnz * max(1, dense_width(a, data))
 
 
 def _median_time(fn, repeats: int = 5) -> float:

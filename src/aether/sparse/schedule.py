@@ -14,7 +14,7 @@ operands' occupancy.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aether.sparse import formats as F
 from aether.sparse.formats import Format, Level
@@ -217,7 +217,30 @@ def schedule(
         first = min(order.index(v) for v in a.reduction())
         workspace = tuple(v for v in out_vars if order.index(v) > first)
     name = pattern.tensor if pattern is not None else None
-    return Schedule(a, tuple(operands), order, out, workspace, cost, name)
+    s = Schedule(a, tuple(operands), order, out, workspace, cost, name)
+    if output == "infer" and assembled(s):
+        # Sorting each row costs more than computing it (measured: 2x on Cora's A @ A); the
+        # runtime sorts an unordered operand only before a kernel that merges it.
+        s = replace(s, output=out.with_order(False))
+    return s
+
+
+def assembled(s: Schedule) -> bool:
+    """Whether the output is assembled in two passes (symbolic, numeric) straight into arrays.
+
+    That needs a workspace over the last output mode only, stored compressed, below dense
+    levels (CSR-like: the rows are the dense levels), and unique operands (no duplicates)."""
+    out = s.output
+    if out is None or s.pattern is not None or not s.workspace:
+        return False
+    free = s.assignment.free()
+    if s.workspace != free[-1:] or out.mode_order != tuple(range(len(free))):
+        return False
+    if out.levels[-1] is not Level.COMPRESSED:
+        return False
+    if any(level is not Level.DENSE for level in out.levels[:-1]):
+        return False
+    return all(o.format.unique for o in s.operands if o.sparse)
 
 
 def pattern_levels(a: Assignment, pattern: Access) -> int:

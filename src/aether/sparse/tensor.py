@@ -16,6 +16,7 @@ import torch
 
 from aether.sparse import formats as F
 from aether.sparse.formats import Format, Level, SparseFormatError
+from aether.sparse.kernels import sort_segments
 
 VALUE_DTYPES = (np.float32, np.float64)
 INDEX_DTYPES = (np.int32, np.int64)
@@ -249,6 +250,32 @@ class SparseTensor:
         keep = vals != 0
         return SparseTensor.from_coords(coords[keep], vals[keep], self.shape, fmt)
 
+    def sorted(self) -> SparseTensor:
+        """The same tensor with every level ordered (a no-op when it already is).
+
+        An unordered last level below dense levels (a SpGEMM result) is sorted segment by
+        segment in place of a full re-build; anything else goes through coordinates."""
+        if self.format.ordered:
+            return self
+        fmt = self.format.with_order(True)
+        last = self.order - 1
+        if self.format.levels[last] is Level.COMPRESSED and all(
+            level is Level.DENSE for level in self.format.levels[:last]
+        ):
+            crd, vals = self.crd[last].copy(), self.vals.copy()
+            sort_segments(self.pos[last], crd, vals)
+            return SparseTensor(
+                self.shape,
+                fmt,
+                self.pos,
+                [*self.crd[:last], crd],
+                vals,
+                block=self.block,
+                check=False,
+            )
+        coords, vals = self.coords()
+        return SparseTensor.from_coords(coords, vals, self.shape, fmt, block=self.block)
+
     def transpose(self, perm: Sequence[int] | None = None) -> SparseTensor:
         """The permuted tensor without copying: only the mode order changes (CSR.T is CSC)."""
         perm = tuple(reversed(range(self.order))) if perm is None else tuple(perm)
@@ -259,6 +286,7 @@ class SparseTensor:
             self.format.levels,
             tuple(inverse[m] for m in self.format.mode_order),
             self.format.unique,
+            ordered=self.format.ordered,
         )
         shape = tuple(self.shape[m] for m in perm)
         return SparseTensor(shape, fmt, self.pos, self.crd, self.vals, check=False)
@@ -398,7 +426,7 @@ def _validate(t: SparseTensor) -> None:
                 raise SparseFormatError(
                     f"level {k}: pos must start at 0, never decrease and end at len(crd)"
                 )
-            if fmt.unique or k > 0:
+            if (fmt.unique or k > 0) and (fmt.ordered or k < fmt.order - 1):
                 inside = np.ones(len(crd), dtype=bool)
                 inside[pos[1:-1][pos[1:-1] < len(crd)]] = False
                 if len(crd) > 1 and (np.diff(crd.astype(np.int64))[inside[1:]] <= 0).any():

@@ -1,0 +1,199 @@
+"""The fast kernel paths against dense numpy: Gustavson's two-pass SpGEMM (unordered and
+ordered rows, serial and parallel), unordered operands, the unrolled and width-specialized
+SpMM, and the crossover measured per dense width. Behaviour only: no timings asserted."""
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aether.sparse import codegen, formats
+from aether.sparse import runtime as rtm
+from aether.sparse.kernels import sort_segments
+from aether.sparse.notation import parse
+from aether.sparse.runtime import Runtime, dense_width
+from aether.sparse.tensor import SparseTensor
+
+SETTINGS = settings(max_examples=10, deadline=None)
+SPGEMM = "C(i,j) = A(i,k) * B(k,j)"
+
+
+def _close(result, expected, dtype):
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    got = result.numpy() if isinstance(result, SparseTensor) else result
+    np.testing.assert_allclose(got, expected, rtol=tol, atol=tol)
+
+
+def _valid_sorted(t: SparseTensor) -> None:
+    """Re-building with checks refuses rows that are not strictly increasing."""
+    SparseTensor(t.shape, t.format, t.pos, t.crd, t.vals)
+
+
+@SETTINGS
+@given(
+    m=st.integers(0, 12),
+    k=st.integers(0, 12),
+    n=st.integers(0, 140),  # past 64 columns: more than one bitmap word per row
+    density=st.sampled_from([0.0, 0.1, 0.5, 1.0]),
+    seed=st.integers(0, 2**16),
+)
+def test_gustavson_spgemm(always_sparse, random_dense, m, k, n, density, seed):
+    rng = np.random.default_rng(seed)
+    a, b = random_dense(rng, (m, k), density), random_dense(rng, (k, n), density)
+    sa, sb = SparseTensor.from_dense(a, "csr"), SparseTensor.from_dense(b, "csr")
+    c = always_sparse.evaluate(SPGEMM, A=sa, B=sb)
+    assert c.format.levels == formats.CSR.levels and not c.format.ordered
+    _close(c, a @ b, np.float64)
+    _valid_sorted(c.sorted())
+    ordered = always_sparse.evaluate(SPGEMM, formats.CSR, A=sa, B=sb)
+    assert ordered.format.ordered
+    _valid_sorted(ordered)
+    _close(ordered, a @ b, np.float64)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_gustavson_dtypes_and_empty_rows(always_sparse, random_dense, dtype, index_dtype):
+    rng = np.random.default_rng(1)
+    a = random_dense(rng, (30, 20), 0.2, dtype)
+    a[::3] = 0  # empty rows
+    b = random_dense(rng, (20, 25), 0.3, dtype)
+    sa = SparseTensor.from_dense(a, "csr", index_dtype=index_dtype)
+    sb = SparseTensor.from_dense(b, "csr", index_dtype=index_dtype)
+    c = always_sparse.evaluate(SPGEMM, A=sa, B=sb)
+    assert c.dtype == dtype
+    assert (np.diff(c.pos[1])[::3] == 0).all()
+    _close(c, a @ b, dtype)
+
+
+def test_parallel_gustavson_agrees(random_dense):
+    rng = np.random.default_rng(2)
+    a, b = random_dense(rng, (200, 150), 0.05), random_dense(rng, (150, 300), 0.05)
+    sa, sb = SparseTensor.from_dense(a, "csr"), SparseTensor.from_dense(b, "csr")
+    for out in ("infer", formats.CSR):
+        c = Runtime(parallel=True, crossover=2.0).evaluate(SPGEMM, out, A=sa, B=sb)
+        _close(c, a @ b, np.float64)
+    kernel = next(iter(Runtime(parallel=True, crossover=2.0).kernels.values()), None)
+    assert kernel is None or kernel.source.parallel
+
+
+def test_unordered_operands_are_sorted_before_merges(always_sparse, random_dense):
+    rng = np.random.default_rng(3)
+    a, b = random_dense(rng, (15, 12), 0.3), random_dense(rng, (12, 18), 0.3)
+    c = always_sparse.evaluate(
+        SPGEMM, A=SparseTensor.from_dense(a, "csr"), B=SparseTensor.from_dense(b, "csr")
+    )
+    assert not c.format.ordered
+    expected = a @ b
+    d = random_dense(rng, (15, 18), 0.3)
+    sd = SparseTensor.from_dense(d, "csr")
+    _close(always_sparse.evaluate("E(i,j) = C(i,j) + D(i,j)", C=c, D=sd), expected + d, np.float64)
+    _close(always_sparse.evaluate("E(i,j) = C(i,j) * D(i,j)", C=c, D=sd), expected * d, np.float64)
+    x = rng.standard_normal(18)
+    _close(always_sparse.evaluate("y(i) = C(i,j) * x(j)", None, C=c, x=x), expected @ x, np.float64)
+    chained = always_sparse.evaluate(SPGEMM, A=c, B=SparseTensor.from_dense(expected.T, "csr"))
+    _close(chained, expected @ expected.T, np.float64)
+    assert c.to("csr").format.ordered and c.T.format.ordered is False
+    assert "unordered" in str(c.format)
+
+
+def test_sort_segments():
+    rng = np.random.default_rng(4)
+    lengths = [0, 1, 5, 40, 3, 100]
+    pos = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    crd = np.concatenate([rng.permutation(1000)[:n] for n in lengths]).astype(np.int64)
+    vals = crd.astype(np.float64) * 2
+    sort_segments(pos, crd, vals)
+    for r in range(len(lengths)):
+        seg = crd[pos[r] : pos[r + 1]]
+        assert (np.diff(seg) > 0).all()
+    np.testing.assert_array_equal(vals, crd * 2)
+
+
+@pytest.mark.parametrize("width", [1, 3, 7, 8, 9, 16, 33, 64, 100, 300])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_unrolled_spmm_widths(always_sparse, random_dense, width, dtype):
+    rng = np.random.default_rng(width)
+    a = random_dense(rng, (37, 29), 0.3, dtype)  # row lengths not multiples of the unroll
+    a[5] = 0
+    b = rng.standard_normal((29, width)).astype(dtype)
+    for fmt in ("csr", "csc"):  # csc: the walked index is an output index, not unrolled
+        t = SparseTensor.from_dense(a, fmt, index_dtype=np.int32)
+        c = always_sparse.evaluate(SPGEMM, None, A=t, B=b)
+        _close(c, a @ b, dtype)
+    x = rng.standard_normal((width, 37)).astype(dtype)
+    c = always_sparse.evaluate("C(i,j) = X(i,k) * A(k,j)", None, X=x, A=SparseTensor.from_dense(a))
+    _close(c, x @ a, dtype)
+
+
+def test_unrolled_kernel_text():
+    from aether.sparse.schedule import Operand, schedule
+
+    a = SparseTensor.from_dense(np.eye(8), "csr")
+    ops = [Operand("A", (8, 8), a.format, tuple(a.level_sizes())), Operand("B", (8, 7))]
+    text = codegen.lower(schedule(parse(SPGEMM), ops, None)).text
+    assert f"+ uint64({codegen.UNROLL_NARROW}) <=" in text
+    assert "uint64(7)  # the dense width" in text
+
+
+def test_crossover_per_width(kernel_cache, monkeypatch):
+    measured = rtm.measure_crossover(n=48, widths=(1, 8), densities=(0.05, 0.9), repeats=1)
+    assert set(measured["by_width"]) == {"1", "8"}
+    assert {r["width"] for r in measured["rows"]} == {1, 8}
+    rtm.save_crossover(measured)
+    saved = json.loads((kernel_cache / "crossover.json").read_text())
+    assert saved["by_threads"][str(measured["threads"])] == measured["by_width"]
+    rt = Runtime()
+    by = {int(w): d for w, d in measured["by_width"].items()}
+    assert rt.threshold(1) == pytest.approx(by[1]) and rt.threshold(8) == pytest.approx(by[8])
+    assert min(by.values()) <= rt.threshold(3) <= max(by.values())  # interpolated
+    assert rt.threshold(1000) == pytest.approx(by[8])  # clamped
+    rt.by_width = {1: 0.9, 64: 0.01}
+    half = SparseTensor.from_dense(np.eye(4), "csr")  # density 0.25
+    assert not rt.prefers_dense({"A": half}, width=1) and rt.prefers_dense({"A": half}, width=64)
+    (kernel_cache / "crossover.json").unlink()
+
+
+def test_dense_width():
+    a = SparseTensor.from_dense(np.eye(5), "csr")
+    assert dense_width(parse(SPGEMM), {"A": a, "B": np.ones((5, 12))}) == 12
+    assert dense_width(parse("y(i) = A(i,j) * x(j)"), {"A": a, "x": np.ones(5)}) == 1
+
+
+def test_repeated_calls_take_the_fast_path_and_stay_correct(random_dense):
+    rng = np.random.default_rng(5)
+    a, b = random_dense(rng, (20, 16), 0.2), rng.standard_normal((16, 5))
+    t = SparseTensor.from_dense(a, "csr")
+    rt = Runtime(crossover=2.0)
+    for _ in range(3):
+        _close(rt.evaluate(SPGEMM, None, A=t, B=b), a @ b, np.float64)
+    assert len(rt._fast) == 1 and rt.paths["sparse"] == 3
+    b2 = rng.standard_normal((16, 5))  # new dense data, same shape: same kernel, new values
+    _close(rt.evaluate(SPGEMM, None, A=t, B=b2), a @ b2, np.float64)
+    other = SparseTensor.from_dense(a * 2, "csr")  # another tensor: looked up anew
+    _close(rt.evaluate(SPGEMM, None, A=other, B=b), 2 * a @ b, np.float64)
+    rt.crossover = 0.0  # a new crossover decides anew: dense now
+    _close(rt.evaluate(SPGEMM, None, A=t, B=b), a @ b, np.float64)
+    assert rt.paths["dense"] == 1
+    # an unordered operand is converted, so never remembered: sorted on every call
+    c = Runtime(crossover=2.0).evaluate(SPGEMM, A=t, B=SparseTensor.from_dense(a.T, "csr"))
+    d = SparseTensor.from_dense(random_dense(rng, (20, 20), 0.3), "csr")
+    rt.crossover = 2.0
+    for _ in range(2):
+        _close(rt.evaluate("E(i,j) = C(i,j) + D(i,j)", C=c, D=d), a @ a.T + d.numpy(), np.float64)
+
+
+def test_sparse_linear_keeps_a_kernel_per_batch_shape(frontend_sparse):
+    from aether.sparse import nn as snn
+
+    torch = pytest.importorskip("torch")
+    lin = torch.nn.Linear(12, 9)
+    layer = snn.SparseLinear.from_linear(lin, 0.7)
+    with torch.no_grad():
+        for batch in (1, 4, 4, 33):
+            x = torch.randn(batch, 12)
+            expected = x @ layer._dense.T + lin.bias
+            np.testing.assert_allclose(layer(x).numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)
+    assert len(layer._kernels) == 3
