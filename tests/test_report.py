@@ -65,3 +65,25 @@ def test_text_columns_become_panels_and_series(tmp_path):
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width = int.from_bytes(data[16:20], "big")
     assert width > 900  # one panel per model: two panels side by side
+
+
+def test_stage_text_tables_are_shown(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"mipro": {}}}))
+    _stage_outputs(tmp_path, "mipro", {"lm_calls": 12}, ["0,1.0"])
+    rows = [
+        {"task": "t", "optimizer": "mipro", "module": "extract", "instruction": "Say <x> | y"},
+        {"task": "t", "optimizer": "zero_shot", "module": "extract", "instruction": "Read."},
+    ]
+    tables = {"Chosen instructions": rows}
+    (tmp_path / "reports" / "mipro" / "tables.json").write_text(json.dumps(tables))
+
+    md, page, sections = report.build(tmp_path / "dvc.yaml", tmp_path / "reports", "T", "http://ui")
+
+    assert sections[0].tables == tables
+    text = md.read_text()
+    assert "### Chosen instructions" in text
+    assert "| task | optimizer | module | instruction |" in text
+    assert "| t | mipro | extract | Say <x> \\| y |" in text  # a pipe cannot break the table
+    html = page.read_text()
+    assert "<h3>Chosen instructions</h3>" in html and "Say &lt;x&gt; | y" in html

@@ -2,7 +2,9 @@
 
 The stages and their plots are read from `dvc.yaml`, so the report follows the pipeline's
 real DAG: a stage added there appears here once it has run. PNGs are rendered with
-matplotlib because `dvc plots show` needs JavaScript from the internet.
+matplotlib because `dvc plots show` needs JavaScript from the internet. A stage may also write
+`reports/<stage>/tables.json` (`{title: [row, ...]}`): text tables shown after its metrics,
+such as the instructions MIPRO chose per task.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class Section:
     metrics: dict[str, Any]
     plots: list[Plot] = field(default_factory=list)
     run: dict[str, str] | None = None
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def stages_of(dvc_yaml: Path) -> dict[str, dict]:
@@ -62,12 +65,14 @@ def collect(
         if stage in exclude or not metrics_path.exists():
             continue
         run_path = Path(reports_dir) / stage / "run.json"
+        tables_path = Path(reports_dir) / stage / "tables.json"
         sections.append(
             Section(
                 stage=stage,
                 metrics=json.loads(metrics_path.read_text()),
                 plots=[p for p in _plots(spec) if p.source.exists()],
                 run=json.loads(run_path.read_text()) if run_path.exists() else None,
+                tables=json.loads(tables_path.read_text()) if tables_path.exists() else {},
             )
         )
     return sections
@@ -159,6 +164,37 @@ def _fmt(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
+def _columns(rows: list[dict[str, Any]]) -> list[str]:
+    """Every key of the rows, in first-seen order."""
+    return list(dict.fromkeys(k for row in rows for k in row))
+
+
+def _md_cell(value: Any) -> str:
+    return " ".join(_fmt(value if value is not None else "").split()).replace("|", "\\|")
+
+
+def _md_table(title: str, rows: list[dict[str, Any]]) -> list[str]:
+    """A stage's text table (`tables.json`: title -> rows), e.g. MIPRO's chosen instructions."""
+    cols = _columns(rows)
+    if not cols:
+        return []
+    lines = [f"### {title}", "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(_md_cell(r.get(c)) for c in cols) + " |" for r in rows]
+    return [*lines, ""]
+
+
+def _html_table(title: str, rows: list[dict[str, Any]]) -> str:
+    e = html.escape
+    cols = _columns(rows)
+    if not cols:
+        return ""
+    head = "".join(f"<th>{e(c)}</th>" for c in cols)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{e(_fmt(r.get(c, '')))}</td>" for c in cols) + "</tr>" for r in rows
+    )
+    return f"<h3>{e(title)}</h3><table><tr>{head}</tr>{body}</table>"
+
+
 def to_markdown(sections: list[Section], title: str, mlflow_ui: str, figures: Path) -> str:
     lines = [f"# {title}", "", _summary(sections), ""]
     for s in sections:
@@ -168,6 +204,8 @@ def to_markdown(sections: list[Section], title: str, mlflow_ui: str, figures: Pa
         lines += ["| metric | value |", "|---|---|"]
         lines += [f"| {k} | {_fmt(v)} |" for k, v in leaves(s.metrics)]
         lines.append("")
+        for name, rows in s.tables.items():
+            lines += _md_table(name, rows)
         for p in s.plots:
             if p.png:
                 lines += [f"![{p.title}]({p.png.relative_to(figures.parent).as_posix()})", ""]
@@ -195,6 +233,7 @@ def to_html(sections: list[Section], title: str, mlflow_ui: str) -> str:
             f"<tr><td>{e(k)}</td><td>{e(_fmt(v))}</td></tr>" for k, v in leaves(s.metrics)
         )
         parts.append(f"<table><tr><th>metric</th><th>value</th></tr>{rows}</table>")
+        parts += [_html_table(name, table) for name, table in s.tables.items()]
         for p in s.plots:
             if p.png:
                 data = base64.b64encode(p.png.read_bytes()).decode()

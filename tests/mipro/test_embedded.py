@@ -49,6 +49,17 @@ def test_predict_runs_on_the_embedded_model(embedded):
     assert set(out) == {"answer"} and "\n" not in out["answer"]
 
 
+def test_several_contexts_serve_concurrent_calls_alike(embedded):
+    from concurrent.futures import ThreadPoolExecutor
+
+    pooled = LlamaCppLM(n_ctx=512, instances=2)
+    greedy = Decoding(temperature=0.0, max_tokens=6)
+    with ThreadPoolExecutor(3) as pool:
+        texts = list(pool.map(lambda _: pooled.complete(PROMPT, greedy).text, range(4)))
+    assert set(texts) == {embedded.complete(PROMPT, greedy).text}
+    assert pooled._pool.qsize() == 2  # every context was given back
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -79,6 +79,10 @@ def test_mipro_flow_records_programs_metrics_and_plots(workdir, set_params, mlfl
     assert metrics["best_test_score"] == {"gsm8k_extract": 1.0}
     program = json.loads(Path("reports/mipro/programs/gsm8k_extract_mipro.json").read_text())
     assert "final" in program["program"]["extract"]["instruction"]
+    chosen = json.loads(Path("reports/mipro/tables.json").read_text())["Chosen instructions"]
+    by_optimizer = {row["optimizer"]: row for row in chosen}
+    assert "final" in by_optimizer["mipro"]["instruction"]
+    assert by_optimizer["zero_shot"]["module"] == "extract"
     trials = Path("reports/mipro/plots/trials.csv").read_text().splitlines()
     assert trials[0] == "task,optimizer,trial,score,full_score" and len(trials) == 6
     run_id = json.loads(Path("reports/mipro/run.json").read_text())["run_id"]
@@ -86,7 +90,7 @@ def test_mipro_flow_records_programs_metrics_and_plots(workdir, set_params, mlfl
     history = client.get_metric_history(run_id, "gsm8k_extract.mipro.trial_score")
     assert len(history) == 5
     names = [a.path for a in client.list_artifacts(run_id, "mipro")]
-    assert "mipro/gsm8k_extract_mipro.json" in names
+    assert "mipro/gsm8k_extract_mipro.json" in names and "mipro/tables.json" in names
     children = client.search_runs(
         [client.get_run(run_id).info.experiment_id],
         f"tags.mlflow.parentRunId = '{run_id}'",

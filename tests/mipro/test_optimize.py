@@ -89,6 +89,26 @@ def test_mipro_is_seeded_exactly(task, scripted, tmp_path):
     assert run(1, "e") == run(1, "f")
 
 
+def test_parallel_evaluation_threads_change_nothing_but_speed(task, scripted, tmp_path):
+    program, metric, train, val = task
+
+    def run(threads):
+        m = MIPRO(
+            metric,
+            scripted,
+            num_candidates=3,
+            num_trials=5,
+            minibatch_size=4,
+            full_eval_every=2,
+            storage=tmp_path / f"t{threads}.db",
+            threads=threads,
+        )
+        out = m.compile(program, train, val)
+        return out.to_json(), [(h["config"], h["score"], h.get("full_score")) for h in m.history]
+
+    assert run(1) == run(3)
+
+
 def test_interrupted_study_resumes_without_repeating_trials(task, scripted, tmp_path):
     program, metric, train, val = task
     cache = CallCache(tmp_path / "calls.sqlite")

@@ -14,7 +14,7 @@ def test_render_puts_instruction_demos_and_query_in_order():
     p.demos = [{"context": "sky  is\nblue", "question": "colour?", "answer": "blue"}]
     prompt = p.render({"context": "grass", "question": "colour?"})
     assert prompt == (
-        "Answer briefly.\n\nAnswer: a few words\n\n"
+        "Answer briefly. The answer is a few words.\n\n"
         "Context: sky is blue\nQuestion: colour?\nAnswer: blue\n\n"
         "Context: grass\nQuestion: colour?\nAnswer:"
     )
@@ -78,3 +78,15 @@ def test_metrics():
     assert label_match("pos", "positive") == 0.0
     assert number_match("1,200", "so the total is 1200.") == 1.0
     assert number_match("3", "no number") == 0.0
+
+
+def test_zero_shot_prompt_shows_descriptions_as_sentences_not_as_filled_fields():
+    # `Label: one of: yes, no` above the query reads to a small model as an example whose
+    # label is the text "one of: yes, no"; SmolLM2 copied it verbatim (0 accuracy).
+    sig = Signature.parse("premise, hypothesis -> label", "Decide.", label="one of: yes, no.")
+    prompt = Predict(sig).render({"premise": "p", "hypothesis": "h"})
+    assert prompt == "Decide. The label is one of: yes, no.\n\nPremise: p\nHypothesis: h\nLabel:"
+    assert [ln for ln in prompt.splitlines() if ln.startswith("Label:")] == ["Label:"]
+    cot = ChainOfThought(Signature.parse("question -> answer", "Solve.", answer="a number"))
+    first = cot.render({"question": "1+1"}).split("\n\n")[0]
+    assert first == "Solve. The reasoning is step-by-step thinking. The answer is a number."

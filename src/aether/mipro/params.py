@@ -26,6 +26,7 @@ class LMParams(Section):
     max_retries: int = Field(3, ge=0, le=20)
     max_concurrency: int = Field(4, ge=1, le=256)
     n_threads: int = Field(1, ge=1, le=256)  # >1 spin-waits badly on a shared machine
+    instances: int = Field(1, ge=1, le=16)  # embedded: contexts for parallel calls
 
 
 class MiproParams(Section):
@@ -46,7 +47,7 @@ class MiproParams(Section):
     max_labeled: int = Field(3, ge=0, le=32)
     max_lm_calls: int = Field(5000, ge=1)
     use_history: bool = True
-    threads: int = Field(1, ge=1, le=64)  # concurrent LM calls per evaluation (served LMs)
+    threads: int = Field(1, ge=1, le=64)  # concurrent calls per evaluation (embedded: lm.instances)
     lm: LMParams = LMParams()
     cache: str = "data/mipro/calls.sqlite"
     studies: str = "data/mipro/studies.sqlite"

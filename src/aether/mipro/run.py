@@ -40,7 +40,7 @@ def make_lm(params: LMParams) -> LM:
         raise ValueError("mipro.lm.kind is http but mipro.lm.url is not set")
     from aether.mipro.lm.embedded import LlamaCppLM
 
-    return LlamaCppLM(n_threads=params.n_threads)
+    return LlamaCppLM(n_threads=params.n_threads, instances=params.instances)
 
 
 @dataclass

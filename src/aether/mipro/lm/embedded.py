@@ -8,7 +8,7 @@ successive prompts that share the instruction and demonstrations only pay for th
 from __future__ import annotations
 
 import importlib.util
-import threading
+import queue
 from pathlib import Path
 
 from aether.mipro.errors import LMError
@@ -31,10 +31,17 @@ def smollm2_path() -> Path:
 
 
 class LlamaCppLM:
-    """A GGUF model in-process; one call at a time (the context is not thread-safe)."""
+    """A GGUF model in-process. One llama.cpp context serves one call at a time (it is not
+    thread-safe), so `instances > 1` loads that many contexts and concurrent callers (an
+    evaluation's threads) each borrow one: real parallelism, as llama.cpp releases the GIL."""
 
     def __init__(
-        self, model_path: Path | str | None = None, *, n_ctx: int = 2048, n_threads: int = 1
+        self,
+        model_path: Path | str | None = None,
+        *,
+        n_ctx: int = 2048,
+        n_threads: int = 1,
+        instances: int = 1,
     ) -> None:
         try:
             from llama_cpp import Llama
@@ -45,22 +52,27 @@ class LlamaCppLM:
             ) from None
         path = Path(model_path) if model_path else smollm2_path()
         self.model = path.stem
-        self._lock = threading.Lock()
-        self._llm = Llama(
-            model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, seed=0, verbose=False
-        )
+        self.instances = instances
+        self._pool: queue.SimpleQueue = queue.SimpleQueue()
+        for _ in range(instances):
+            self._pool.put(
+                Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, seed=0, verbose=False)
+            )
 
     def complete(self, prompt: str, decoding: Decoding, rollout: int = 0) -> Completion:
         # The rollout id is mixed into the sampling seed: distinct samples, each reproducible.
         seed = decoding.seed * 1_000_003 + rollout
-        with self._lock:
-            out = self._llm.create_completion(
+        llm = self._pool.get()
+        try:
+            out = llm.create_completion(
                 prompt,
                 max_tokens=decoding.max_tokens,
                 temperature=decoding.temperature,
                 stop=list(decoding.stop) or None,
                 seed=seed,
             )
+        finally:
+            self._pool.put(llm)
         usage = out.get("usage", {})
         return Completion(
             out["choices"][0]["text"],

@@ -37,10 +37,12 @@ class Predict(Module):
     # -- prompt ---------------------------------------------------------------------------
     def render(self, inputs: dict[str, Any], demos: list[dict[str, str]] | None = None) -> str:
         sig = self.signature
-        parts = [sig.instruction.strip()]
-        described = [f for f in (*sig.inputs, *sig.outputs) if f.desc]
-        if described:
-            parts.append("\n".join(f"{f.prefix} {f.desc}" for f in described))
+        head = [sig.instruction.strip()]
+        # Descriptions as sentences, never as `Field: desc` lines: rendered like a filled-in
+        # field, `Answer: a number` reads to a small model as an example whose answer is the
+        # text "a number", which it then copies (zero-shot prompts have no real example).
+        head += [describe(f) for f in (*sig.inputs, *sig.outputs) if f.desc]
+        parts = [" ".join(h for h in head if h)]
         for demo in self.demos if demos is None else demos:
             fields = [f for f in (*sig.inputs, *sig.outputs) if f.name in demo]
             parts.append("\n".join(f"{f.prefix} {_one_line(demo[f.name])}" for f in fields))
@@ -106,12 +108,18 @@ class ChainOfThought(Predict):
 
     def __init__(self, signature: Signature | str, decoding: Decoding | None = None) -> None:
         sig = Signature.parse(signature) if isinstance(signature, str) else signature
-        reasoning = Field("reasoning", "Let's think step by step.")
+        reasoning = Field("reasoning", "step-by-step thinking")
         super().__init__(sig.prepend_output(reasoning), decoding or Decoding(max_tokens=192))
 
     def stops(self) -> tuple[str, ...]:
         # Reasoning may span lines; stop only at a new example's first input field.
         return (f"\n{self.signature.inputs[0].prefix}", "\n\n\n")
+
+
+def describe(field: Field) -> str:
+    """A field's description as one sentence: `The label is one of: yes, no.`"""
+    desc = " ".join(field.desc.split()).rstrip(".")
+    return f"The {field.name.replace('_', ' ')} is {desc}." if desc else ""
 
 
 def _one_line(value: Any) -> str:
