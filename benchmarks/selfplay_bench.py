@@ -1,22 +1,28 @@
 """Minimo part 2: self-play with and without hindsight relabeling, per domain, against part 1's
 uniform-prior MCTS at the same node budget on the human-written evaluation sets. Rows are
 per iteration: the evaluation fraction proved, the share of the iteration's own conjectures
-proved and their difficulty (mean log-probability of their proofs under the policy).
+proved and their difficulty (mean log-probability of their proofs under the policy), and the
+wall time. A `speed` section gives milliseconds per node expansion of a model-guided search,
+the full-sequence forward of every action (before) against the cached-prefix batched forward
+(after).
 
     python benchmarks/selfplay_bench.py [--quick] [--iterations 5] [--budget 1000] [--workers 2]
 
-Each (domain, hindsight) run is one process; `--workers` of them run at a time.
+Each (domain, hindsight) run is one process; `--workers` of them run at a time. Checkpoints go
+to `--ckpt` (resumable: a rerun continues each run from its last finished iteration), and
+bench.json is rewritten every 30 s from whatever iterations have finished, so a partial run
+still leaves honest partial results.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import subprocess
-import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -25,15 +31,19 @@ import torch
 
 from aether.io import write_json
 from aether.minimo import selfplay
-from aether.minimo.domain import load_evalset
+from aether.minimo.conjecture import CompletionEngine
+from aether.minimo.domain import load_domain, load_evalset
+from aether.minimo.model import ModelScorer, new_model
 from aether.minimo.params import SelfplayParams
-from aether.minimo.search import prove_many
+from aether.minimo.search import prove, prove_many
 
 OUT = Path("reports/selfplay/bench.json")
 DOMAINS = ["propositional_logic", "arithmetic", "groups"]
 
 
 def uniform(domain: str, budget: int) -> dict:
+    torch.set_num_threads(1)
+    start = time.perf_counter()
     theorems = load_evalset(domain)
     outs = prove_many(domain, [t.text for t in theorems], budget)
     solved = sum(o.proved for o in outs)
@@ -44,26 +54,100 @@ def uniform(domain: str, budget: int) -> dict:
         "solved": solved,
         "total": len(theorems),
         "eval_fraction": solved / len(theorems),
+        "eval_proved": [t.name for t, o in zip(theorems, outs, strict=True) if o.proved],
+        "seconds": round(time.perf_counter() - start, 1),
     }
 
 
-def selfplay_run(domain: str, hindsight: bool, params: dict) -> list[dict]:
+class FullSequenceScorer(ModelScorer):
+    """The scorer before the cached prefix: every action read with the whole goal in front
+    of it, one padded batch of full sequences per expansion (the same numbers, slower)."""
+
+    def policy(self, goal: str, actions: list[str]) -> np.ndarray:
+        m = self.model
+        seqs = [m.value_seq(goal), *(m.policy_seq(goal, a) for a in actions)]
+        with torch.no_grad():
+            h, last = m.hidden(seqs)
+            top = h[torch.arange(len(seqs)), last]
+            self._values[goal] = float(torch.sigmoid(m.value_head(top[0])))
+            logits = m.policy_head(top[1:]).squeeze(-1).double()
+        return torch.softmax(logits, 0).numpy()
+
+
+def speed(domain: str, params: dict, budget: int = 300) -> dict:
+    """ms per node expansion of model-guided search on the evaluation set's last theorems,
+    before (full sequences) and after (cached prefix), same model and same trees; wall and
+    process CPU time (on a shared machine the CPU time is the honest one)."""
+    torch.set_num_threads(1)
+    p = SelfplayParams(**{**params, "domains": [domain]})
+    dom = load_domain(domain)
+    sizes = {k: getattr(p, k) for k in selfplay.SIZES}
+    model = new_model(CompletionEngine(dom, p.conjecture_depth), 0, **sizes)
+    for head in (model.policy_head, model.value_head):  # a non-trivial (non-uniform) model
+        torch.nn.init.normal_(head.weight, std=0.1)
+    out = {"kind": "speed", "domain": domain, "budget_per_theorem": budget}
+    scorers = {
+        "before": FullSequenceScorer(model),
+        "after": ModelScorer(model),
+        "uniform_no_model": None,
+    }
+    for name, scorer in scorers.items():
+        nodes, wall, cpu = 0, time.perf_counter(), time.process_time()
+        for t in load_evalset(domain)[-3:]:
+            nodes += prove(dom, t.text, budget, scorer).expansions
+        out[f"ms_per_node_{name}"] = round(1000 * (time.perf_counter() - wall) / nodes, 2)
+        out[f"cpu_ms_per_node_{name}"] = round(1000 * (time.process_time() - cpu) / nodes, 2)
+        out["nodes"] = nodes
+    return out
+
+
+def selfplay_run(domain: str, hindsight: bool, params: dict, ckpt: str) -> str:
+    """Iterations 0..n of one run, checkpointed under `ckpt` (resumed when present); each
+    iteration's wall time goes to times.json beside the checkpoints."""
+    torch.set_num_threads(1)
     p = SelfplayParams(**{**params, "domains": [domain], "hindsight": hindsight})
-    rows, start = [], time.perf_counter()
-    with tempfile.TemporaryDirectory() as out:
-        for k in range(p.iterations + 1):
-            m = selfplay.step(domain, p, Path(out), k)
-            print(f"{domain} hindsight={hindsight} iteration {k}: {m['eval_fraction']}", flush=True)
-            rows.append(
-                {
-                    "kind": "selfplay",
-                    "domain": domain,
-                    "hindsight": hindsight,
-                    "budget": p.eval_budget,
-                    "seconds": round(time.perf_counter() - start, 1),
-                    **m,
-                }
-            )
+    out = Path(ckpt) / f"{domain}_hindsight_{'on' if hindsight else 'off'}"
+    out.mkdir(parents=True, exist_ok=True)
+    times_path = out / "times.json"
+    times = json.loads(times_path.read_text()) if times_path.exists() else {}
+    for k in range(p.iterations + 1):
+        start = time.perf_counter()
+        fresh = selfplay.finished(out, k, p) is None
+        m = selfplay.step(domain, p, out, k)
+        if fresh:
+            times[str(k)] = round(time.perf_counter() - start, 1)
+            times_path.write_text(json.dumps(times))
+        print(f"{domain} hindsight={hindsight} iteration {k}: {m['eval_fraction']}", flush=True)
+    return str(out)
+
+
+def collect(ckpt: str, params: dict, domains: list[str]) -> list[dict]:
+    """The rows of every finished iteration found under `ckpt`."""
+    rows = []
+    for domain in domains:
+        for hindsight in (True, False):
+            p = SelfplayParams(**{**params, "domains": [domain], "hindsight": hindsight})
+            out = Path(ckpt) / f"{domain}_hindsight_{'on' if hindsight else 'off'}"
+            last = None
+            for k in range(p.iterations + 1):
+                if selfplay.checkpoint_path(out, k).is_file():
+                    last = k
+            state = selfplay.finished(out, last, p) if last is not None else None
+            if state is None:
+                continue
+            times_path = out / "times.json"
+            times = json.loads(times_path.read_text()) if times_path.exists() else {}
+            for m in state["metrics"]:
+                rows.append(
+                    {
+                        "kind": "selfplay",
+                        "domain": domain,
+                        "hindsight": hindsight,
+                        "budget": p.eval_budget,
+                        "seconds": times.get(str(m["iteration"])),
+                        **{k: v for k, v in m.items()},
+                    }
+                )
     return rows
 
 
@@ -72,61 +156,130 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="2 iterations, small budgets")
     ap.add_argument("--iterations", type=int, default=5)
     ap.add_argument("--budget", type=int, default=1000, help="evaluation nodes per theorem")
+    ap.add_argument("--conjectures", type=int, default=32)
+    ap.add_argument("--conjecture-budget", type=int, default=150)
+    ap.add_argument("--train-steps", type=int, default=150)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--prior-temperature", type=float, default=1.0)
+    ap.add_argument("--prior-mix", type=float, default=0.3)
+    ap.add_argument("--value-weight", type=float, default=0.0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--domains", nargs="+", default=DOMAINS)
+    ap.add_argument("--no-speed", action="store_true", help="skip the ms-per-node section")
+    ap.add_argument("--speed-only", action="store_true", help="only the ms-per-node section")
+    ap.add_argument("--out", default=str(OUT), help="the JSON written")
+    ap.add_argument("--collect", action="store_true", help="only rebuild --out from --ckpt")
+    ap.add_argument("--note", default="", help="what was run, in words (kept in the JSON)")
+    ap.add_argument("--merge", nargs="*", default=[], help="JSON files whose rows to keep")
+    ap.add_argument("--ckpt", default="/tmp/aether-selfplay-bench", help="checkpoint directory")
     args = ap.parse_args()
     params = {
         "iterations": args.iterations,
-        "conjectures": 48,
-        "conjecture_budget": 200,
+        "conjectures": args.conjectures,
+        "conjecture_budget": args.conjecture_budget,
         "eval_budget": args.budget,
-        "train_steps": 80,
+        "train_steps": args.train_steps,
+        "batch_size": args.batch_size,
+        "context": 64,
+        "action_context": 32,
+        "prior_temperature": args.prior_temperature,
+        "prior_mix": args.prior_mix,
+        "value_weight": args.value_weight,
     }
     if args.quick:
         params.update(iterations=2, conjectures=16, conjecture_budget=100, eval_budget=100)
         params["train_steps"] = 30
     budget = params["eval_budget"]
 
-    rows: list[dict] = []
+    fixed: list[dict] = []  # uniform rows and speed rows
+    for path in args.merge:  # rows of earlier runs (uniform, speed) kept as they are
+        fixed += [r for r in json.loads(Path(path).read_text())["rows"] if r["kind"] != "selfplay"]
+    started = time.perf_counter()
+    if args.collect:
+        rows = fixed + collect(args.ckpt, params, args.domains)
+        _write(rows, params, args, 0.0)
+        _table(rows)
+        print(f"summary: {summary(rows, params)}\nwritten to {args.out}")
+        return
+
+    def write() -> None:
+        rows = fixed + collect(args.ckpt, params, args.domains)
+        _write(rows, params, args, time.perf_counter() - started)
+
     with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(uniform, d, budget) for d in args.domains]
-        futures += [
-            pool.submit(selfplay_run, d, h, params) for d in args.domains for h in (True, False)
-        ]
-        for future in as_completed(futures):  # bench.json grows as runs finish
-            result = future.result()
-            rows += result if isinstance(result, list) else [result]
-            write(rows, params, args)
+        # the longest runs first (groups, then arithmetic), the quick ones last
+        pending = (
+            []
+            if args.speed_only
+            else [
+                pool.submit(selfplay_run, d, h, params, args.ckpt)
+                for d in reversed(args.domains)
+                for h in (True, False)
+            ]
+        )
+        if not args.speed_only:
+            pending += [pool.submit(uniform, d, budget) for d in args.domains]
+        if not args.no_speed:
+            pending += [pool.submit(speed, d, params) for d in args.domains]
+        futures = set(pending)
+        while futures:
+            done, futures = wait(futures, timeout=30, return_when=FIRST_COMPLETED)
+            for future in done:
+                result = future.result()
+                if isinstance(result, dict):
+                    fixed.append(result)
+            write()
+    write()
+    rows = fixed + collect(args.ckpt, params, args.domains)
     _table(rows)
-    print(f"summary: {summary(rows, params)}\nwritten to {OUT}")
+    print(f"summary: {summary(rows, params)}\nwritten to {args.out}")
 
 
 def summary(rows: list[dict], params: dict) -> dict:
-    def final(hindsight: bool) -> dict[str, float]:
-        runs = [r for r in rows if r["kind"] == "selfplay" and r["hindsight"] == hindsight]
-        return {r["domain"]: r["eval_fraction"] for r in runs}  # the last iteration wins
+    """Each run's last finished iteration, labelled with that iteration and the budget."""
 
+    def final(hindsight: bool) -> tuple[dict[str, float], dict[str, int]]:
+        runs = [r for r in rows if r["kind"] == "selfplay" and r["hindsight"] == hindsight]
+        runs.sort(key=lambda r: r["iteration"])
+        return (
+            {r["domain"]: r["eval_fraction"] for r in runs},  # the last iteration wins
+            {r["domain"]: r["iteration"] for r in runs},
+        )
+
+    uniform_rows = {r["domain"]: r["eval_fraction"] for r in rows if r["kind"] == "uniform"}
+    # iteration 0 evaluates the untrained model, whose heads are zero: exactly the uniform
+    # scorer at the same budget, so it stands in for a uniform row that did not run
+    zero = {r["domain"]: r["eval_fraction"] for r in rows if r.get("iteration") == 0}
+    source = {d: "uniform run" if d in uniform_rows else "iteration 0" for d in zero}
+    with_h, with_it = final(True)
+    without_h, without_it = final(False)
+    speed_rows = [r for r in rows if "ms_per_node_after" in r]
     return {
-        "iterations": params["iterations"],
+        "iterations_planned": params["iterations"],
         "budget": params["eval_budget"],
-        "solved_fraction_with_hindsight": final(True),
-        "solved_fraction_without_hindsight": final(False),
-        "solved_fraction_uniform_baseline": {
-            r["domain"]: r["eval_fraction"] for r in rows if r["kind"] == "uniform"
-        },
+        "solved_fraction_with_hindsight": with_h,
+        "iteration_of_with_hindsight": with_it,
+        "solved_fraction_without_hindsight": without_h,
+        "iteration_of_without_hindsight": without_it,
+        "solved_fraction_uniform_baseline": {**zero, **uniform_rows},
+        "uniform_baseline_source": source,
+        "cpu_ms_per_node_before": {r["domain"]: r["cpu_ms_per_node_before"] for r in speed_rows},
+        "cpu_ms_per_node_after": {r["domain"]: r["cpu_ms_per_node_after"] for r in speed_rows},
         "target": "after 5 iterations at 1,000 nodes with hindsight: >= 0.9 propositional "
         "logic, >= 0.6 arithmetic, >= 0.6 groups",
     }
 
 
-def write(rows: list[dict], params: dict, args: argparse.Namespace) -> None:
+def _write(rows: list[dict], params: dict, args: argparse.Namespace, seconds: float) -> None:
     write_json(
-        OUT,
+        Path(args.out),
         {
             "machine": _machine(),
+            "note": args.note,
             "versions": _versions(),
             "quick": args.quick,
             "params": params,
+            "wall_seconds": round(seconds, 1),
             "rows": rows,
             "summary": summary(rows, params),
         },
@@ -140,6 +293,7 @@ def _machine() -> dict:
         "python": platform.python_version(),
         "note": "shared 2-core machine (other engineers' jobs ran concurrently)",
         "threads_per_run": 1,
+        "load_average_at_write": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -153,10 +307,12 @@ def _versions() -> dict:
 def _table(rows: list[dict]) -> None:
     print(f"{'domain':<20} {'run':<14} {'iter':>4} {'eval':>6} {'conj proved':>11} {'logprob':>8}")
     for r in rows:
+        if "eval_fraction" not in r:
+            continue
         run = (
-            "uniform"
-            if r["kind"] == "uniform"
-            else f"hindsight={'on' if r['hindsight'] else 'off'}"
+            f"hindsight={'on' if r['hindsight'] else 'off'}"
+            if r["kind"] == "selfplay"
+            else r.get("label", r["kind"])
         )
         lp, proved = r.get("mean_proof_logprob"), r.get("conjectures_proved_fraction")
         lp = "-" if lp is None else f"{lp:.2f}"

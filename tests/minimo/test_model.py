@@ -94,3 +94,31 @@ def test_scorer_can_flatten_the_prior_and_ignore_the_value(engine):
     blind = ModelScorer(model, value_weight=0.0)
     blind.policy(GOAL, ACTIONS)
     assert blind.value(GOAL) == 0.5
+
+
+def test_cached_prefix_scoring_matches_the_full_sequences(engine):
+    """The search's one-pass scoring (goal encoded once, actions against its cached keys and
+    values) gives the numbers of reading every action after the whole goal."""
+    model = new_model(engine, seed=4, **{**SIZES, "context": 24, "action_context": 12})
+    for head in (model.policy_head, model.value_head):
+        torch.nn.init.normal_(head.weight)
+    long_goal = "A : prop, B : prop, h : A, k : B |- (and (and A B) (or A B))"  # truncated
+    acts = [*ACTIONS, "x", "have (and A B) by and_i h k and more than twelve characters"]
+    with torch.no_grad():
+        logits, value = model.policy_value(long_goal, acts)
+        assert torch.allclose(logits, model.policy_logits(long_goal, acts), atol=1e-5)
+        assert torch.allclose(torch.sigmoid(value), model.value([long_goal])[0], atol=1e-6)
+    scorer = ModelScorer(model)
+    prior = scorer.policy(long_goal, acts)
+    assert np.allclose(prior, torch.softmax(logits.double(), 0).numpy())
+    assert scorer.value(long_goal) == pytest.approx(float(torch.sigmoid(value)), abs=1e-6)
+
+
+def test_a_single_action_skips_the_model_only_when_no_value_is_wanted(engine):
+    model = new_model(engine, seed=6, **SIZES)
+    torch.nn.init.normal_(model.value_head.weight, std=5.0)
+    blind = ModelScorer(model, value_weight=0.0)
+    assert blind.policy(GOAL, ACTIONS[:1]).tolist() == [1.0] and blind.value(GOAL) == 0.5
+    seeing = ModelScorer(model, value_weight=1.0)
+    assert seeing.policy(GOAL, ACTIONS[:1]).tolist() == [1.0]
+    assert seeing.value(GOAL) == pytest.approx(float(model.value([GOAL]).detach()[0]), abs=1e-6)

@@ -27,7 +27,8 @@ class SelfplayParams(Section):
     d_model: int = Field(64, ge=8, le=1024)
     n_layers: int = Field(2, ge=1, le=24)
     n_heads: int = Field(4, ge=1, le=32)
-    context: int = Field(128, ge=32, le=2048, description="characters of goal + action read")
+    context: int = Field(128, ge=16, le=2048, description="characters of a goal read")
+    action_context: int = Field(32, ge=8, le=1024, description="characters of an action read")
     prior_temperature: float = Field(
         2.0, gt=0.0, le=100.0, description="flattens the model's prior over actions in search"
     )

@@ -28,9 +28,10 @@ from aether.minimo.conjecture import CompletionEngine, sample_conjecture
 from aether.minimo.domain import DOMAINS, load_domain, load_evalset
 from aether.minimo.model import Batch, MinimoModel, ModelScorer, new_model
 from aether.minimo.params import SelfplayParams
-from aether.minimo.search import prove
+from aether.minimo.search import Scorer, UniformScorer, prove
 
-REPLAY = 4000  # examples of each kind kept for training (the most recent)
+REPLAY = 50_000  # examples of each kind kept for training: in effect all data seen so far
+SIZES = ("d_model", "n_layers", "n_heads", "context", "action_context")
 MAX_ACTIONS = 16  # actions per policy example (the right one always among them)
 
 
@@ -51,7 +52,7 @@ def play(
     domain: str,
     statement: str,
     budget: int,
-    scorer: ModelScorer,
+    scorer: Scorer,
     hindsight: bool = True,
     limit: int = 8,
     learn: bool = True,
@@ -83,7 +84,7 @@ def verify(domain: str, p: Played) -> Played:
 
 
 def play_all(
-    domain: str, statements: list[str], budget: int, scorer: ModelScorer, workers: int = 1, **kw
+    domain: str, statements: list[str], budget: int, scorer: Scorer, workers: int = 1, **kw
 ) -> list[Played]:
     """Search every statement, in `workers` spawned processes when more than one."""
     if workers <= 1:
@@ -95,19 +96,30 @@ def play_all(
     return [verify(domain, p) for p in out]
 
 
-def scorer(model: MinimoModel, params: SelfplayParams) -> ModelScorer:
+def scorer(model: MinimoModel, params: SelfplayParams, trained: bool = True) -> Scorer:
+    """The model as the search's scorer; an untrained model's heads are zero, so it is exactly
+    the uniform scorer, which is used instead (same numbers, no forward passes)."""
+    if not trained:
+        return UniformScorer()
     return ModelScorer(
         model, params.threads, params.prior_temperature, params.prior_mix, params.value_weight
     )
 
 
-def evaluate(model: MinimoModel, domain: str, params: SelfplayParams) -> tuple[float, list[str]]:
+def evaluate(
+    model: MinimoModel, domain: str, params: SelfplayParams, trained: bool = True
+) -> tuple[float, list[str]]:
     """Fraction of the domain's evaluation set proved at the evaluation budget, and the names
     of the theorems proved."""
     theorems = load_evalset(domain)
     texts = [t.text for t in theorems]
     played = play_all(
-        domain, texts, params.eval_budget, scorer(model, params), params.workers, learn=False
+        domain,
+        texts,
+        params.eval_budget,
+        scorer(model, params, trained),
+        params.workers,
+        learn=False,
     )
     names = [t.name for t, p in zip(theorems, played, strict=True) if p.proved]
     return len(names) / len(theorems), names
@@ -170,11 +182,11 @@ def initial(domain: str, params: SelfplayParams) -> dict[str, Any]:
     """Iteration 0: a randomly initialised model (uniform policy, value 1/2), evaluated."""
     torch.set_num_threads(params.threads)
     engine = CompletionEngine(load_domain(domain), params.conjecture_depth)
-    sizes = {k: getattr(params, k) for k in ("d_model", "n_layers", "n_heads", "context")}
+    sizes = {k: getattr(params, k) for k in SIZES}
     seed = int(np.random.default_rng(_seed(params, domain, 0)).integers(2**31))
     model = new_model(engine, seed, **sizes)
     opt = torch.optim.AdamW(model.parameters(), lr=params.learning_rate)
-    frac, names = evaluate(model, domain, params)
+    frac, names = evaluate(model, domain, params, trained=False)
     metrics = {"iteration": 0, "eval_fraction": frac, "eval_proved": names}
     return {
         "iteration": 0,
@@ -202,7 +214,7 @@ def iterate(state: dict[str, Any], domain: str, params: SelfplayParams) -> dict[
     )
     # 2. prove, with the model as the search's prior and value
     played = play_all(
-        domain, conjectures, params.conjecture_budget, scorer(model, params),
+        domain, conjectures, params.conjecture_budget, scorer(model, params, k > 1),
         params.workers, hindsight=params.hindsight, limit=params.hindsight_per_tree,
     )  # fmt: skip
     # 3. label difficulty by proof log-probability; extract training data
