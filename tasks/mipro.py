@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 
 from aether.mipro.lm.base import LM
 from aether.mipro.params import MiproParams
-from aether.mipro.run import Result, make_lm, run_optimizer
+from aether.mipro.run import Result, make_lm, resolve, run_optimizer
 from aether.mipro.tasks import load_task
 
 _LMS: dict[str, LM] = {}
@@ -19,8 +19,9 @@ _LOCK = threading.Lock()
 
 
 def shared_lm(params: MiproParams) -> LM:
-    """One LM per process: the embedded model is loaded once and shared by every task."""
-    key = params.lm.model_dump_json()
+    """One LM per process and configuration (environment included): the embedded model is
+    loaded once and shared by every task."""
+    key = resolve(params.lm).model_dump_json()
     with _LOCK:
         if key not in _LMS:
             _LMS[key] = make_lm(params.lm)

@@ -186,3 +186,20 @@ def test_make_lm_selects_endpoint_from_env_or_params(monkeypatch):
     monkeypatch.delenv("AETHER_MIPRO_LM_URL")
     with pytest.raises(ValueError, match="url is not set"):
         make_lm(LMParams(kind="http"))
+
+
+def test_the_environment_selects_the_shared_lm(monkeypatch):
+    """A process-wide LM is keyed by what params and environment resolve to, so a URL set
+    (or unset) later is never served by an LM built for the earlier one."""
+    from aether.mipro.params import MiproParams
+    from tasks.mipro import shared_lm
+
+    params = MiproParams(lm={"kind": "http", "url": "http://127.0.0.1:1/v1", "model": "a"})
+    from_params = shared_lm(params)
+    monkeypatch.setenv("AETHER_MIPRO_LM_URL", "http://127.0.0.1:2/v1")
+    monkeypatch.setenv("AETHER_MIPRO_LM_MODEL", "b")
+    from_env = shared_lm(params)
+    assert from_env is not from_params and from_env.model == "b"
+    assert shared_lm(params) is from_env
+    monkeypatch.delenv("AETHER_MIPRO_LM_URL")
+    assert shared_lm(params) is from_params

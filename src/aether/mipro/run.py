@@ -23,21 +23,30 @@ from aether.mipro.params import LMParams, MiproParams
 from aether.mipro.tasks import Task
 
 
+def resolve(params: LMParams) -> LMParams:
+    """The LM the params and the environment select: `AETHER_MIPRO_LM_URL` (and
+    `AETHER_MIPRO_LM_MODEL`) override params.yaml, so a served model needs no edit."""
+    url = os.environ.get("AETHER_MIPRO_LM_URL")
+    if not url:
+        return params
+    model = os.environ.get("AETHER_MIPRO_LM_MODEL") or params.model
+    return params.model_copy(update={"kind": "http", "url": url, "model": model})
+
+
 def make_lm(params: LMParams) -> LM:
     """The configured model (environment first): an HTTP endpoint or the embedded one."""
-    url = os.environ.get("AETHER_MIPRO_LM_URL") or (params.url if params.kind == "http" else None)
-    if url:
-        model = os.environ.get("AETHER_MIPRO_LM_MODEL") or params.model or "default"
+    params = resolve(params)
+    if params.kind == "http":
+        if not params.url:
+            raise ValueError("mipro.lm.kind is http but mipro.lm.url is not set")
         return OpenAICompatibleLM(
-            url,
-            model,
+            params.url,
+            params.model or "default",
             api=params.api,
             timeout_s=params.timeout_s,
             max_retries=params.max_retries,
             max_concurrency=params.max_concurrency,
         )
-    if params.kind == "http":
-        raise ValueError("mipro.lm.kind is http but mipro.lm.url is not set")
     from aether.mipro.lm.embedded import LlamaCppLM
 
     return LlamaCppLM(n_threads=params.n_threads, instances=params.instances)
