@@ -203,3 +203,27 @@ def test_the_environment_selects_the_shared_lm(monkeypatch):
     assert shared_lm(params) is from_env
     monkeypatch.delenv("AETHER_MIPRO_LM_URL")
     assert shared_lm(params) is from_params
+
+
+def test_caches_opened_together_on_one_file_all_open(tmp_path):
+    """Optimizer tasks in parallel open the same call cache at once; none may fail."""
+    import threading
+
+    from aether.mipro.lm.cache import CallCache
+
+    for round_ in range(20):
+        path, barrier, errors = tmp_path / f"{round_}.sqlite", threading.Barrier(4), []
+
+        def open_cache(path=path, barrier=barrier, errors=errors):
+            barrier.wait()
+            try:
+                CallCache(path).close()
+            except Exception as exc:  # collected, asserted below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_cache) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []

@@ -6,6 +6,7 @@ import hashlib
 import json
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 from aether.mipro.lm.base import LM, Completion, Decoding, Usage
@@ -27,11 +28,24 @@ class CallCache:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=60)
         with self._lock, self._db:
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._wal()
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, model TEXT, "
                 "text TEXT, prompt_tokens INT, completion_tokens INT)"
             )
+
+    def _wal(self, attempts: int = 100) -> None:
+        """Switch to WAL. The switch takes an exclusive lock that SQLite refuses at once, not
+        after the busy timeout, while another connection opens the same file (seen when two
+        optimizer tasks opened the cache together), so it is retried."""
+        for attempt in range(attempts):
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == attempts - 1:
+                    raise
+                time.sleep(0.05)
 
     def get(self, key: str) -> Completion | None:
         with self._lock:
