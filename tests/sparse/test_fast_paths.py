@@ -134,8 +134,14 @@ def test_unrolled_kernel_text():
     a = SparseTensor.from_dense(np.eye(8), "csr")
     ops = [Operand("A", (8, 8), a.format, tuple(a.level_sizes())), Operand("B", (8, 7))]
     text = codegen.lower(schedule(parse(SPGEMM), ops, None)).text
-    assert f"+ uint64({codegen.UNROLL_NARROW}) <=" in text
+    assert "acc_v = vfma(acc_v, " in text  # the output row in registers
     assert "uint64(7)  # the dense width" in text
+    ops[1] = Operand("B", (8, codegen.VECTOR_MAX + 1))  # wider: nonzeros unrolled instead
+    text = codegen.lower(schedule(parse(SPGEMM), ops, None)).text
+    assert f"+ uint64({codegen.UNROLL}) <=" in text and "vfma" not in text.split("def ")[1]
+    ops = [Operand("A", (8, 8), a.format, tuple(a.level_sizes())), Operand("B", (7, 8))]
+    text = codegen.lower(schedule(parse("C(i,j) = A(i,k) * B(j,k)"), ops, None)).text
+    assert "vfma(acc_v" not in text  # B's rows run across j: not contiguous
 
 
 def test_crossover_per_width(kernel_cache, monkeypatch):
@@ -196,4 +202,133 @@ def test_sparse_linear_keeps_a_kernel_per_batch_shape(frontend_sparse):
             x = torch.randn(batch, 12)
             expected = x @ layer._dense.T + lin.bias
             np.testing.assert_allclose(layer(x).numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)
-    assert len(layer._kernels) == 3
+    assert len(layer._spmm._bound) == 3
+
+
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("out_features", [9, 300])  # 300: rows wider than a register vector
+def test_sparse_linear_fuses_bias_and_relu(frontend_sparse, relu, dtype, out_features):
+    from aether.sparse import nn as snn
+
+    torch = pytest.importorskip("torch")
+    tdtype = torch.float32 if dtype == np.float32 else torch.float64
+    lin = torch.nn.Linear(12, out_features).to(tdtype)
+    layer = snn.SparseLinear.from_linear(lin, 0.6, relu=relu)
+    with torch.no_grad():
+        for batch in (1, 5, 40, 300):
+            x = torch.randn(batch, 12, dtype=tdtype)
+            expected = x @ layer._dense.T + lin.bias
+            expected = torch.relu(expected) if relu else expected
+            got = layer(x)
+            assert got.dtype == tdtype
+            _close(got.numpy(), expected.numpy(), dtype)
+            x2 = torch.randn(3, batch, 12, dtype=tdtype)  # leading dimensions, and chaining
+            nxt = snn.SparseLinear.from_linear(torch.nn.Linear(out_features, 4).to(tdtype), 0.5)
+            want = nxt._dense @ (
+                torch.relu(x2 @ layer._dense.T + lin.bias)
+                if relu
+                else x2 @ layer._dense.T + lin.bias
+            ).unsqueeze(-1)
+            _close(nxt(layer(x2)).numpy(), (want.squeeze(-1) + nxt.bias).numpy(), dtype)
+
+
+def test_epilogue_falls_back_when_rows_are_not_owned(always_sparse, random_dense):
+    """A COO operand may revisit an output row: the bias and ReLU then run after the kernel."""
+    from aether.sparse import nn as snn
+
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    a = random_dense(rng, (30, 20), 0.2, np.float32)
+    a[4] = 0
+    b = rng.standard_normal((20, 16)).astype(np.float32)
+    bias = torch.from_numpy(rng.standard_normal(16).astype(np.float32))
+    fused = snn.FusedSpMM(snn.SPMM, "A", "B", "row", True)
+    want = np.maximum(a @ b + bias.numpy(), 0)
+    for fmt in ("csr", "coo", "csc", "dcsr"):  # dcsr skips empty rows: they need it too
+        got = fused(SparseTensor.from_dense(a, fmt), b, bias)
+        _close(got, want, np.float32)
+    got = fused(SparseTensor.from_dense(a, "csr"), b, None)  # no bias: ReLU alone
+    _close(got, np.maximum(a @ b, 0), np.float32)
+
+
+def test_dense_output_stored_once_only_when_every_row_is_reached(always_sparse, random_dense):
+    """CSR reaches every output row and stores it (no zeroing); formats that skip empty rows
+    (DCSR) or revisit them (COO) add into a zeroed output."""
+    rng = np.random.default_rng(5)
+    a = random_dense(rng, (40, 30), 0.1, np.float32)
+    a[::3] = 0
+    b = rng.standard_normal((30, 16)).astype(np.float32)
+    for fmt, overwrites in (("csr", True), ("dcsr", False), ("coo", False)):
+        t = SparseTensor.from_dense(a, fmt)
+        for _ in range(3):  # fresh uninitialized outputs each call
+            _close(always_sparse.evaluate(SPGEMM, None, A=t, B=b), a @ b, np.float32)
+        kernel = always_sparse.compile(parse(SPGEMM), {"A": t, "B": b}, None, False)
+        assert kernel.source.overwrites is overwrites
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sparse_softmax_rows(random_dense, dtype):
+    from aether.sparse import nn as snn
+
+    rng = np.random.default_rng(6)
+    a = random_dense(rng, (12, 9), 0.4, dtype)
+    a[[0, 7]] = 0  # empty rows stay empty
+    t = SparseTensor.from_dense(a, "csr", index_dtype=np.int32)
+    got = snn.sparse_softmax(t)
+    assert got.vals.dtype == dtype and got.pos[1] is t.pos[1]
+    dense = np.where(a != 0, a, -np.inf)
+    with np.errstate(invalid="ignore"):
+        e = np.exp(dense - dense.max(axis=1, keepdims=True))
+        want = np.nan_to_num(e / e.sum(axis=1, keepdims=True))
+    _close(got.numpy(), want, dtype)
+
+
+def test_attention_reuses_the_pattern_kernel_across_calls():
+    from aether.sparse import nn as snn
+
+    torch = pytest.importorskip("torch")
+    pattern = snn.window_pattern(40, window=3, n_global=2)
+    module = snn.SparseAttention(pattern)
+    mask = pattern.to_dense() != 0
+    for seed in range(3):
+        gen = torch.Generator().manual_seed(seed)
+        q, k, v = (torch.randn(40, 16, generator=gen) for _ in range(3))
+        scores = ((q @ k.T) * 16**-0.5).masked_fill(~mask, float("-inf"))
+        torch.testing.assert_close(module(q, k, v), torch.softmax(scores, -1) @ v)
+    assert len(module._spmm._bound) == 1
+    fused = snn.FusedSpMM(snn.SPMM, "A", "B", None, False)
+    other = snn.window_pattern(40, window=1, n_global=0)  # another structure: not a stand-in
+    b = np.ones((40, 4), np.float32)
+    _close(fused(other, b, None, like=pattern), other.numpy() @ b, np.float32)
+
+
+@pytest.mark.parametrize("shape", [(64, 1024), (13, 29), (8, 8), (1, 7), (0, 5), (17, 0)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_transpose(shape, dtype):
+    from aether.sparse.kernels import transpose
+
+    a = np.random.default_rng(7).standard_normal(shape).astype(dtype)
+    t = transpose(a)
+    assert t.flags.c_contiguous and t.dtype == dtype
+    np.testing.assert_array_equal(t, a.T)
+
+
+@pytest.mark.parametrize("k", [1, 3, 32, 257])  # 257: past VECTOR_MAX, the scalar loop
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sddmm_dot_products(always_sparse, random_dense, k, dtype):
+    rng = np.random.default_rng(k)
+    s = random_dense(rng, (23, 17), 0.3, dtype)
+    s[4] = 0
+    u = rng.standard_normal((23, k)).astype(dtype)
+    v = rng.standard_normal((17, k)).astype(dtype)
+    expr = "C(i,j) = S(i,j) * U(i,k) * V(j,k)"
+    for fmt in ("csr", "coo", "dcsr"):
+        t = SparseTensor.from_dense(s, fmt, index_dtype=np.int32)
+        c = always_sparse.evaluate(expr, "infer", S=t, U=u, V=v)
+        _close(c.numpy(), s * (u @ v.T), dtype)
+    kernel = always_sparse.compile(parse(expr), {"S": t, "U": u, "V": v}, "infer", False)
+    assert ("vsum(vmul(" in kernel.source.text) is (k <= codegen.VECTOR_MAX)
+    x, y = rng.standard_normal(k).astype(dtype), rng.standard_normal(k).astype(dtype)
+    got = always_sparse.evaluate("s() = X(k) * Y(k)", None, adaptive=False, X=x, Y=y)
+    _close(got, x @ y, dtype)

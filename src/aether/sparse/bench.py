@@ -252,17 +252,20 @@ class Cases:
         for lin in layers:
             with torch.no_grad():
                 lin.weight.copy_(torch.randn(lin.weight.shape, generator=gen) * 0.05)
-        pruned = [snn.SparseLinear.from_linear(lin, sparsity) for lin in layers]
+        last = len(layers) - 1
+        pruned = [
+            snn.SparseLinear.from_linear(lin, sparsity, relu=i < last)
+            for i, lin in enumerate(layers)
+        ]
         x = torch.randn(batch, sizes[0], generator=gen)
         weights = [(p._dense, lin.bias.detach()) for p, lin in zip(pruned, layers, strict=True)]
         csr = [(w.to_sparse_csr(), b) for w, b in weights]
         coo = [(w.to_sparse_coo(), b) for w, b in weights]
 
-        def ours():
+        def ours():  # Linear + ReLU layers as SparseLinear(relu=True): ReLU fused
             h = x
-            for i, layer in enumerate(pruned):
+            for layer in pruned:
                 h = layer(h)
-                h = torch.relu(h) if i < len(pruned) - 1 else h
             return h
 
         def torch_sparse(ws):

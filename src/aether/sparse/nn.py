@@ -7,16 +7,91 @@ denser than the measured crossover.
 
 from __future__ import annotations
 
+import weakref
+
 import numba
 import numpy as np
 import scipy.sparse as sp
 import torch
 from torch import nn
 
-from aether.sparse import runtime
+from aether.sparse import codegen, runtime
+from aether.sparse.kernels import softmax_segments, transpose
+from aether.sparse.schedule import ScheduleError
 from aether.sparse.tensor import SparseFormatError, SparseTensor
 
 LINEAR = "Yt(o,b) = W(o,i) * Xt(i,b)"
+SPMM = "C(i,j) = A(i,k) * B(k,j)"
+
+
+class FusedSpMM:
+    """``epilogue(A @ B)`` for a module's repeated calls: one generated kernel that adds the
+    bias and applies ReLU to each output row while it is still in registers.
+
+    Kernels are kept per sparse operand (by identity), dense shape and thread count, with
+    their arguments bound, so a forward pass pays a dictionary lookup rather than the
+    runtime's parsing, checks and fast-path key. When the schedule cannot fuse the epilogue
+    it runs after the kernel in torch (same result)."""
+
+    def __init__(self, expression: str, sparse: str, dense: str, bias: str | None, relu: bool):
+        self.expression, self.sparse, self.dense = expression, sparse, dense
+        self.epilogue = codegen.Epilogue(bias, relu)
+        self._bound: dict[tuple, tuple] = {}
+
+    def __call__(
+        self,
+        a: SparseTensor,
+        b: np.ndarray,
+        bias: torch.Tensor | None,
+        like: SparseTensor | None = None,
+    ) -> np.ndarray:
+        """``like``: a tensor with `a`'s format and level sizes that stands for it in the
+        kernel cache (a fresh `a` per call, such as attention probabilities on a pattern)."""
+        if like is None or like.format != a.format or like.nnz != a.nnz or like.shape != a.shape:
+            like = a
+        key = (id(like), b.shape, b.dtype, bias is None, torch.get_num_threads())
+        hit = self._bound.get(key)
+        if hit is None or hit[0]() is not like:
+            hit = self._bind(like, b, bias)
+            if len(self._bound) >= runtime.FAST_ENTRIES:
+                self._bound.clear()
+            self._bound[key] = hit
+        _, call, threads, fused = hit
+        if threads > 1 and numba.get_num_threads() != threads:
+            numba.set_num_threads(threads)
+        runtime.RUNTIME.paths["sparse"] += 1
+        data = {self.sparse: a, self.dense: b}
+        if bias is not None:
+            data[codegen.BIAS] = bias.detach().numpy().astype(b.dtype, copy=False)
+        y = call(data)
+        if fused:
+            return y
+        e = self.epilogue
+        if e.bias is not None and bias is not None:
+            y += data[codegen.BIAS][:, None] if e.bias == "col" else data[codegen.BIAS]
+        return np.maximum(y, 0) if e.relu else y
+
+    def _bind(self, a: SparseTensor, b: np.ndarray, bias) -> tuple:
+        rt = runtime.RUNTIME
+        expr = runtime.parse_cached(self.expression)
+        data = {self.sparse: a, self.dense: b}
+        threads = rt.threads(expr, data)
+        epilogue = codegen.Epilogue(
+            self.epilogue.bias if bias is not None else None, self.epilogue.relu
+        )
+        if bias is not None:
+            data[codegen.BIAS] = bias.detach().numpy().astype(b.dtype, copy=False)
+        fuse = epilogue if epilogue != codegen.Epilogue() else None
+        try:
+            kernel = rt.compile(expr, data, None, threads > 1, fuse)
+        except ScheduleError:  # a layout no loop order walks: the runtime converts it
+
+            def run(data: dict) -> np.ndarray:
+                operands = {n: t for n, t in data.items() if n != codegen.BIAS}
+                return rt.evaluate(expr, None, adaptive=False, **operands)
+
+            return weakref.ref(a), run, 1, False
+        return weakref.ref(a), kernel.bind(data), threads, kernel.source.fused
 
 
 def magnitude_prune(weight: torch.Tensor, sparsity: float) -> torch.Tensor:
@@ -31,48 +106,39 @@ def magnitude_prune(weight: torch.Tensor, sparsity: float) -> torch.Tensor:
 
 
 class SparseLinear(nn.Module):
-    """``y = x W^T + b`` with W stored sparse (CSR); a drop-in for a pruned nn.Linear."""
+    """``y = x W^T + b`` (then ReLU if ``relu``) with W stored sparse (CSR); a drop-in for a
+    pruned nn.Linear, or for nn.Linear followed by nn.ReLU.
 
-    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None = None) -> None:
+    The layer computes feature-major (``Yt = W Xt``: the batch is the contiguous inner loop
+    of an SpMM) with the bias and ReLU fused into the kernel's rows, and returns ``Yt``
+    viewed as ``y``; a following SparseLinear reads that view without a copy."""
+
+    def __init__(
+        self, weight: torch.Tensor, bias: torch.Tensor | None = None, *, relu: bool = False
+    ) -> None:
         super().__init__()
         self.out_features, self.in_features = weight.shape
         self.weight = SparseTensor.from_dense(weight.detach(), "csr")
         self._dense = weight.detach().contiguous()
         self.bias = None if bias is None else nn.Parameter(bias.detach(), requires_grad=False)
-        self._kernels: dict[tuple, tuple[runtime.Kernel, int]] = {}
-
-    def _spmm(self, xt: np.ndarray) -> np.ndarray:
-        """The layer's kernel, compiled once per batch shape and thread count and kept: a
-        forward pass then skips the runtime's parsing, checks and lookups."""
-        rt = runtime.RUNTIME
-        data = {"W": self.weight, "Xt": xt}
-        key = (xt.shape, xt.dtype, torch.get_num_threads())
-        prepared = self._kernels.get(key)
-        if prepared is None:
-            a = runtime.parse_cached(LINEAR)
-            threads = rt.threads(a, data)
-            prepared = self._kernels[key] = (rt.compile(a, data, None, threads > 1), threads)
-        kernel, threads = prepared
-        if threads > 1 and numba.get_num_threads() != threads:
-            numba.set_num_threads(threads)
-        rt.paths["sparse"] += 1
-        return kernel(data)
+        self.relu = relu
+        self._spmm = FusedSpMM(LINEAR, "W", "Xt", "col", relu)
 
     @classmethod
-    def from_linear(cls, linear: nn.Linear, sparsity: float) -> SparseLinear:
-        return cls(magnitude_prune(linear.weight.detach(), sparsity), linear.bias)
+    def from_linear(cls, linear: nn.Linear, sparsity: float, *, relu: bool = False):
+        return cls(magnitude_prune(linear.weight.detach(), sparsity), linear.bias, relu=relu)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         lead, x2 = x.shape[:-1], x.reshape(-1, self.in_features)
         if runtime.RUNTIME.prefers_dense({"W": self.weight}, width=x2.shape[0]):
             runtime.RUNTIME.paths["dense"] += 1
             y = x2 @ self._dense.T
+            y = y if self.bias is None else y + self.bias
+            y = torch.relu(y) if self.relu else y
         else:
-            # Feature-major activations make the batch the contiguous inner loop (an SpMM).
-            xt = x2.detach().T.contiguous().numpy()
-            y = torch.from_numpy(self._spmm(xt)).T
-        if self.bias is not None:
-            y = y + self.bias
+            xt = x2.detach().T  # a previous SparseLinear's output: already feature-major
+            xt = xt.numpy() if xt.is_contiguous() else transpose(x2.detach().contiguous().numpy())
+            y = torch.from_numpy(self._spmm(self.weight, xt, self.bias)).T
         return y.reshape(*lead, self.out_features)
 
 
@@ -86,31 +152,50 @@ def normalize_adjacency(adjacency: sp.sparray | sp.spmatrix) -> SparseTensor:
 
 
 class GCNLayer(nn.Module):
-    """One graph convolution: ``Â (X W) + b``; the aggregation is the generated SpMM."""
+    """One graph convolution: ``Â (X W) + b``, then ReLU if ``relu``.
 
-    def __init__(self, in_features: int, out_features: int, *, seed: int = 0) -> None:
+    The product order is the cheap one for a GCN (X W first: the hidden width is far below
+    the feature width). A sparse X goes through the generated SpMM; the aggregation is one
+    generated kernel with the bias and ReLU fused into its rows. Either SpMM runs dense when
+    its sparse operand is denser than the measured crossover."""
+
+    def __init__(
+        self, in_features: int, out_features: int, *, relu: bool = False, seed: int = 0
+    ) -> None:
         super().__init__()
         gen = torch.Generator().manual_seed(seed)
         bound = (6.0 / (in_features + out_features)) ** 0.5
         w = (torch.rand(in_features, out_features, generator=gen) * 2 - 1) * bound
         self.weight = nn.Parameter(w, requires_grad=False)
         self.bias = nn.Parameter(torch.zeros(out_features), requires_grad=False)
+        self.relu = relu
+        self._transform = FusedSpMM(SPMM, "A", "B", None, False)
+        self._aggregate = FusedSpMM(SPMM, "A", "B", "row", relu)
 
     def forward(self, x: torch.Tensor | SparseTensor, a_hat: SparseTensor) -> torch.Tensor:
-        h = x @ self.weight  # a sparse feature matrix goes through the compiler too
-        return a_hat @ h + self.bias
+        rt = runtime.RUNTIME
+        w = self.weight.detach()
+        if isinstance(x, SparseTensor) and not rt.prefers_dense({"A": x}, w.shape[1]):
+            h = self._transform(x, w.numpy(), None)
+        else:
+            h = (x @ w).numpy()
+        if rt.prefers_dense({"A": a_hat}, h.shape[1]):
+            rt.paths["dense"] += 1
+            y = a_hat.to_dense() @ torch.from_numpy(h) + self.bias
+            return torch.relu(y) if self.relu else y
+        return torch.from_numpy(self._aggregate(a_hat, h, self.bias))
 
 
 class GCN(nn.Module):
-    """The 2-layer GCN of Kipf & Welling for inference: ``Â relu(Â X W1) W2``."""
+    """The 2-layer GCN of Kipf & Welling for inference: ``Â relu(Â X W1 + b1) W2 + b2``."""
 
     def __init__(self, in_features: int, hidden: int, classes: int, *, seed: int = 0) -> None:
         super().__init__()
-        self.layer1 = GCNLayer(in_features, hidden, seed=seed)
+        self.layer1 = GCNLayer(in_features, hidden, relu=True, seed=seed)
         self.layer2 = GCNLayer(hidden, classes, seed=seed + 1)
 
     def forward(self, x: torch.Tensor | SparseTensor, a_hat: SparseTensor) -> torch.Tensor:
-        return self.layer2(torch.relu(self.layer1(x, a_hat)), a_hat)
+        return self.layer2(self.layer1(x, a_hat), a_hat)
 
 
 def window_pattern(n: int, window: int, n_global: int) -> SparseTensor:
@@ -127,15 +212,8 @@ def window_pattern(n: int, window: int, n_global: int) -> SparseTensor:
 
 def sparse_softmax(s: SparseTensor) -> SparseTensor:
     """Row-wise softmax over the stored entries of a CSR matrix (absent entries are -inf)."""
-    pos = s.pos[1].astype(np.int64)
-    counts = np.diff(pos)
-    rows = np.flatnonzero(counts)
-    starts = pos[rows]
-    vals = s.vals
-    row_max = np.maximum.reduceat(vals, starts) if len(vals) else vals
-    e = np.exp(vals - np.repeat(row_max, counts[rows]))
-    total = np.add.reduceat(e, starts) if len(vals) else e
-    return SparseTensor(s.shape, s.format, s.pos, s.crd, e / np.repeat(total, counts[rows]))
+    vals = softmax_segments(s.pos[1], s.vals)
+    return SparseTensor(s.shape, s.format, s.pos, s.crd, vals, check=False)
 
 
 class SparseAttention(nn.Module):
@@ -144,6 +222,7 @@ class SparseAttention(nn.Module):
     def __init__(self, pattern: SparseTensor) -> None:
         super().__init__()
         self.pattern = pattern
+        self._spmm = FusedSpMM(SPMM, "A", "B", None, False)
 
     def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         scale = q.shape[-1] ** -0.5
@@ -156,7 +235,7 @@ class SparseAttention(nn.Module):
             K=k,
         )
         probs = sparse_softmax(scores)
-        out = runtime.RUNTIME.evaluate(
-            "O(i,d) = P(i,j) * V(j,d)", None, adaptive=False, P=probs, V=v
-        )
+        # The probabilities have the pattern's index arrays: the kernel bound to the pattern
+        # serves every call.
+        out = self._spmm(probs, v.detach().numpy(), None, like=self.pattern)
         return torch.from_numpy(out)

@@ -91,6 +91,54 @@ class Kernel:
         self.dim_args = {name: np.uint64(self.dims[name]) for name in self.dims}
         self.size = math.prod(self.shape)
 
+    def bind(self, data: dict[str, SparseTensor | np.ndarray]):
+        """A call for later operands like `data`: the same sparse tensors, dense ones of the
+        same shapes and dtypes (the runtime's fast path checks both). A dense result's
+        argument list is prepared here once; each call then only fills in the dense arrays.
+        """
+        if self.schedule.output is not None:
+            return lambda tensors: self({n: _operand_data(n, t) for n, t in tensors.items()})
+        dtypes = {_values(t).dtype for t in data.values()}
+        dtype = dtypes.pop() if len(dtypes) == 1 else np.result_type(*dtypes)
+        # Constants are filled in now; the operands' arrays are read per call (the runtime
+        # holds no array of a tensor the caller has dropped).
+        template: list = []
+        dense: list[tuple[int, str]] = []
+        sparse: list[tuple[int, str, str, int]] = []
+        threads_at = None
+        for kind, name, level in self.source.args:
+            if kind == "dim":
+                template.append(self.dim_args[name])
+            elif kind == "zero":
+                template.append(dtype.type(0))
+            elif kind == "threads":
+                threads_at = len(template)
+            elif kind == "dense":
+                dense.append((len(template), name))
+            else:
+                sparse.append((len(template), name, kind, level))
+            if kind != "dim" and kind != "zero":
+                template.append(None)
+        fn, size, shape, n = self.fn, max(self.size, 1), self.shape, self.size
+        alloc = np.empty if self.source.overwrites else np.zeros
+
+        def call(tensors):
+            args = template.copy()
+            for at, name in dense:
+                t = tensors[name]
+                if isinstance(t, torch.Tensor):
+                    t = t.detach().cpu().numpy()
+                args[at] = np.ascontiguousarray(t, dtype=dtype).reshape(-1)
+            for at, name, kind, level in sparse:
+                t = tensors[name]
+                array = t.vals.astype(dtype, copy=False) if kind == "vals" else None
+                args[at] = getattr(t, kind)[level] if array is None else array
+            if threads_at is not None:
+                args[threads_at] = numba.get_num_threads()
+            return fn(*args, alloc(size, dtype=dtype))[:n].reshape(shape)
+
+        return call
+
     def __call__(self, tensors: dict[str, SparseTensor | np.ndarray]):
         s, shape = self.schedule, self.shape
         dtypes = {_values(t).dtype for t in tensors.values()}
@@ -110,13 +158,14 @@ class Kernel:
                 args.append(t.vals.astype(dtype, copy=False))
             else:
                 args.append(getattr(t, kind)[level])
+        alloc = np.empty if self.source.overwrites else np.zeros
         if s.output is None:
-            out = np.zeros(max(self.size, 1), dtype=dtype)
+            out = alloc(max(self.size, 1), dtype=dtype)
             return self.fn(*args, out)[: self.size].reshape(shape)
         if s.pattern:  # the output reuses this operand's leading index arrays
             p, shared = tensors[s.pattern], self.shared
-            size = p.level_sizes()[shared - 1] * int(np.prod(shape[shared:]))
-            vals = self.fn(*args, np.zeros(size, dtype=dtype))
+            size = p.level_sizes()[shared - 1] * math.prod(shape[shared:])
+            vals = self.fn(*args, alloc(size, dtype=dtype))
             pad = [None] * (len(shape) - shared)
             return SparseTensor(
                 shape, s.output, p.pos[:shared] + pad, p.crd[:shared] + pad, vals, check=False
@@ -172,23 +221,28 @@ class Runtime:
         tensors: dict[str, SparseTensor | np.ndarray],
         output: Format | str | None = "infer",
         parallel: bool | None = None,
+        epilogue: codegen.Epilogue | None = None,
     ) -> Kernel:
+        """The kernel for these operands' formats and shapes. An `epilogue` (its bias given
+        as the dense operand ``codegen.BIAS``) is fused when the schedule allows it; the
+        kernel's ``source.fused`` says whether it was."""
         parallel = bool(self.parallel) if parallel is None else parallel
-        sigs = tuple(_signature(n, t) for n, t in tensors.items())
+        operands = {n: t for n, t in tensors.items() if n != codegen.BIAS}
+        sigs = tuple(_signature(n, t) for n, t in operands.items())
         # Parsed expressions are cached objects: look them up by identity first (hashing an
         # expression tree on every call costs microseconds), checked against the kernel's own.
-        fast = (id(a), output, parallel, sigs)
+        fast = (id(a), output, parallel, epilogue, sigs)
         kernel = self.by_id.get(fast)
         if kernel is not None and kernel.schedule.assignment is a:
             return kernel
-        key = (a, output, parallel, *sigs)
+        key = (a, output, parallel, epilogue, *sigs)
         kernel = self.kernels.get(key)
         if kernel is not None:
             self.by_id[fast] = kernel
         if kernel is None:
             start = time.perf_counter()
-            s = schedule(a, [_operand(name, t) for name, t in tensors.items()], output)
-            src = codegen.lower(s, parallel=parallel)
+            s = schedule(a, [_operand(name, t) for name, t in operands.items()], output)
+            src = codegen.lower(s, parallel=parallel, epilogue=epilogue)
             fn = codegen.load(src)
             kernel = self.kernels[key] = Kernel(s, src, fn, time.perf_counter() - start)
             self.by_id[fast] = kernel
@@ -216,17 +270,12 @@ class Runtime:
         """Run `expression` on `tensors`: the generated kernel, or dense when that is faster."""
         fast = self._fast_key(expression, output, adaptive, tensors)
         hit = self._fast.get(fast) if fast is not None else None
-        if (
-            hit is not None
-            and hit[0] is expression
-            and all(r() is tensors[n] for n, r in hit[3].items())
-        ):
-            _, kernel, threads, _ = hit
-            data = {name: _operand_data(name, t) for name, t in tensors.items()}
+        if hit is not None and hit[0] is expression and all(r() is tensors[n] for n, r in hit[3]):
+            call, threads = hit[1], hit[2]
             if threads > 1 and numba.get_num_threads() != threads:
                 numba.set_num_threads(threads)
             self.paths["sparse"] += 1
-            return kernel(data)
+            return call(tensors)
         a = _parse(expression) if isinstance(expression, str) else expression
         data = {name: _operand_data(name, t) for name, t in tensors.items()}
         missing = sorted({acc.tensor for acc in a.accesses()} - set(data))
@@ -262,10 +311,10 @@ class Runtime:
             and not temps
             and all(data.get(n) is t for n, t in tensors.items() if isinstance(t, SparseTensor))
         ):  # nothing was converted: the next identical call may go straight to the kernel
-            refs = {n: weakref.ref(t) for n, t in tensors.items() if isinstance(t, SparseTensor)}
+            refs = [(n, weakref.ref(t)) for n, t in tensors.items() if isinstance(t, SparseTensor)]
             if len(self._fast) >= FAST_ENTRIES:
                 self._fast.clear()
-            self._fast[fast] = (expression, kernel, threads, refs)
+            self._fast[fast] = (expression, kernel.bind(data), threads, refs)
         self.paths["sparse"] += 1
         return kernel(data)
 
@@ -273,19 +322,18 @@ class Runtime:
         """A key for repeated calls: the same expression object, output, sparse tensor objects
         (by identity, checked through weak references) and dense shapes, dtypes and threads.
         None when an operand is something else (torch sparse layouts are converted first)."""
-        parts = []
+        parts = [id(expression), output, adaptive, self.crossover, id(self.by_width)]
+        parts.append(torch.get_num_threads())  # (a new crossover above decides anew)
         for name, t in tensors.items():
-            if isinstance(t, SparseTensor):
-                parts.append((name, id(t)))
-            elif isinstance(t, np.ndarray):
-                parts.append((name, t.shape, t.dtype.str))
-            elif isinstance(t, torch.Tensor) and t.layout == torch.strided:
-                parts.append((name, tuple(t.shape), str(t.dtype)))
+            cls = type(t)
+            if cls is SparseTensor:
+                parts += (name, id(t))
+            elif cls is np.ndarray or (isinstance(t, torch.Tensor) and t.layout == torch.strided):
+                parts += (name, t.shape, t.dtype)
             else:
                 return None
         try:
-            crossover = (self.crossover, id(self.by_width))  # a new crossover decides anew
-            return (id(expression), output, adaptive, crossover, torch.get_num_threads(), *parts)
+            return tuple(parts) if hash(output) is not None else None
         except TypeError:
             return None
 
