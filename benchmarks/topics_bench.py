@@ -3,12 +3,16 @@
 Side by side in one process on the same corpora (20 Newsgroups train and a synthetic corpus
 of 1M tokens), K=100, alpha=0.1, beta=0.01:
 - speed: tokens/s (wall and CPU) as the median of >= 5 timed blocks of sweeps after warm-up;
-- quality at equal wall time: each implementation trains for the same wall-time budget, then
-  its final z is scored by the same code (log joint per token; held-out log-likelihood per
-  token by document completion on the test split, with Φ̂ = (n_wk + β)/(n_k + Vβ) from its
-  counts), so no implementation's own likelihood definition is compared with another's.
+- quality at equal wall time: each implementation trains a fresh chain (its initialization
+  included in the clock) for the same wall-time budget, then its final z is scored by the
+  same code (log joint per token; held-out log-likelihood per token by document completion
+  on the test split, with Φ̂ = (n_wk + β)/(n_k + Vβ) from its counts), so no implementation's
+  own likelihood definition is compared with another's;
+- a budget curve on the first corpus: PC-LDA and tomotopy chains run to the largest budget
+  and are scored, the same way, at the first sweep boundary past each budget, which shows
+  where the held-out gap of the shortest budget closes (scoring is outside the clock).
 
-    python benchmarks/topics_bench.py [--quick]     # writes reports/topics/bench.json
+    python benchmarks/topics_bench.py [--quick] [--budgets 30,120,300]
 """
 
 from __future__ import annotations
@@ -39,13 +43,18 @@ K, ALPHA, BETA, SEED = 100, 0.1, 0.01, 0
 
 
 class Ours:
-    """This project's samplers behind the benchmark's three calls."""
+    """This project's samplers behind the benchmark's calls."""
 
     def __init__(self, train: corpus.Tokens, sampler: str, threads: int) -> None:
+        self.train_tokens, self.sampler, self.threads = train, sampler, threads
+        self.model = None
+
+    def start(self) -> None:
+        """The chain's initialization (initial z, counts): inside the budget's clock."""
         self.model = LDA(
-            train, K, alpha=ALPHA, beta=BETA, sampler=sampler, seed=SEED, threads=threads
-        )
-        self.train_tokens = train
+            self.train_tokens, K, alpha=ALPHA, beta=BETA, sampler=self.sampler, seed=SEED,
+            threads=self.threads,
+        )  # fmt: skip
 
     def sweep(self, n: int) -> None:
         self.model.train(n, every=10**9)
@@ -70,6 +79,9 @@ class Tomotopy:
         self.model.optim_interval = 0
         self.workers, self.n_words = workers, train.n_words
 
+    def start(self) -> None:
+        """Nothing: tomotopy initializes its chain inside its first `train` call (timed)."""
+
     def sweep(self, n: int) -> None:
         self.model.train(n, workers=self.workers)
 
@@ -90,6 +102,9 @@ class LdaPackage:
     def __init__(self, train_counts: sp.csr_array) -> None:
         self.counts_matrix = train_counts
         self.model = None
+
+    def start(self) -> None:
+        """Nothing: each fit initializes its own chain."""
 
     def sweep(self, n: int) -> None:
         import lda
@@ -123,6 +138,7 @@ def speed(impls: list, n_tokens: int, sweeps: int, repeats: int) -> list[dict]:
     a shared machine falls on all of them alike."""
     blocks = [1 if isinstance(impl, LdaPackage) else sweeps for impl in impls]
     for impl in impls:  # warm-up: compilation, first allocation (`lda` refits every block)
+        impl.start()
         if not isinstance(impl, LdaPackage):
             impl.sweep(2)
     times: list[list[tuple[float, float]]] = [[] for _ in impls]
@@ -145,20 +161,36 @@ def speed(impls: list, n_tokens: int, sweeps: int, repeats: int) -> list[dict]:
     return rows
 
 
-def quality(make, test: corpus.Tokens, budget: float, n_tokens: int, per_sweep: float) -> dict:
-    """Train a fresh model for `budget` wall seconds; score its final state."""
+def quality(
+    make, test: corpus.Tokens, budgets: list[float], n_tokens: int, per_sweep: float
+) -> dict:
+    """Train a fresh chain for max(budgets) wall seconds, its initialization included; score
+    its state at the first sweep boundary past each budget (the scoring is not timed). The
+    row's own fields are those of the first budget; `checkpoints` has all of them."""
     impl = make()
-    trace, spent, sweeps = [], 0.0, 0
-    if isinstance(impl, LdaPackage):  # one fit sized to the budget from its measured speed
-        sweeps = max(1, int(budget / per_sweep))
-        spent, _ = timed(lambda: impl.sweep(sweeps))
-    else:
+    if isinstance(impl, LdaPackage):  # one fit per budget, sized from its measured speed
+        checkpoints = []
+        for budget in budgets:
+            sweeps = max(1, int(budget / per_sweep))
+            spent, _ = timed(lambda sweeps=sweeps: impl.sweep(sweeps))
+            checkpoints.append(score(impl, test, budget, spent, sweeps, n_tokens))
+        return {**checkpoints[0], "trace": [], "checkpoints": checkpoints}
+    spent, _ = timed(impl.start)
+    trace, checkpoints, sweeps = [], [], 0
+    every = max(budgets) / 20  # a trace point about this often (seconds)
+    for budget in budgets:
         while spent < budget:
             wall, _ = timed(lambda: impl.sweep(1))
             spent, sweeps = spent + wall, sweeps + 1
-            if sweeps % 5 == 0:
+            if spent >= every * (len(trace) + 1):
                 ndk, nwk = impl.counts()
                 trace.append([round(spent, 3), log_joint_counts(ndk, nwk, ALPHA, BETA) / n_tokens])
+        checkpoints.append(score(impl, test, budget, spent, sweeps, n_tokens))
+    return {**checkpoints[0], "trace": trace, "checkpoints": checkpoints}
+
+
+def score(impl, test: corpus.Tokens, budget: float, spent: float, sweeps: int, n_tokens: int):
+    """The log joint and held-out log-likelihood per token of an implementation's state."""
     ndk, nwk = impl.counts()
     phi_hat = ((nwk + BETA) / (nwk.sum(0) + nwk.shape[0] * BETA)).T
     return {
@@ -167,7 +199,6 @@ def quality(make, test: corpus.Tokens, budget: float, n_tokens: int, per_sweep: 
         "seconds_used": spent,
         "log_joint_per_token": log_joint_counts(ndk, nwk, ALPHA, BETA) / n_tokens,
         "heldout_ll_per_token": metrics.heldout_log_likelihood(phi_hat, test, ALPHA, seed=SEED),
-        "trace": trace,
     }
 
 
@@ -188,9 +219,17 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a small synthetic corpus only")
     parser.add_argument("--out", type=Path, default=Path("reports/topics/bench.json"))
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "aether-topics")
+    parser.add_argument(
+        "--budgets",
+        type=lambda text: sorted(float(b) for b in text.split(",")),
+        help="wall-time budgets in seconds, comma-separated: every row is scored at the "
+        "smallest, the first corpus's PC-LDA and tomotopy rows at each (default 30,120,300; "
+        "--quick 5,10)",
+    )
     args = parser.parse_args()
     logging.getLogger("lda").setLevel(logging.WARNING)  # it logs every fit at INFO
-    repeats, sweeps, budget = (5, 3, 5.0) if args.quick else (5, 5, 30.0)
+    repeats, sweeps = (5, 3) if args.quick else (5, 5)
+    budgets = args.budgets or ([5.0, 10.0] if args.quick else [30.0, 120.0, 300.0])
     max_threads = min(2, numba.config.NUMBA_NUM_THREADS)
 
     load_at_start = os.getloadavg()
@@ -199,7 +238,8 @@ def main() -> None:
         train = corpus.from_counts(train_counts, drop_empty=True)
         test = corpus.from_counts(test_counts, drop_empty=True)
         n = train.n_tokens
-        if not rows:
+        first_corpus = not rows
+        if first_corpus:
             first_tokens = n
         print(f"\n{name}: {train.n_docs} documents, {n} tokens, V={train.n_words}", flush=True)
         train_csr = sp.csr_array(train_counts)[np.asarray(train_counts.sum(axis=1)).ravel() > 0]
@@ -221,6 +261,7 @@ def main() -> None:
         for (impl_name, sampler, threads), make, row_speed in zip(
             configs, makers, speeds, strict=True
         ):
+            curve = first_corpus and sampler in ("pclda", "LDAModel")
             row = {
                 "corpus": name,
                 "implementation": impl_name,
@@ -229,7 +270,7 @@ def main() -> None:
                 **row_speed,
             }
             per_sweep = row["median_block_s"] / row["sweeps_per_block"]
-            row.update(quality(make, test, budget, n, per_sweep))
+            row.update(quality(make, test, budgets if curve else budgets[:1], n, per_sweep))
             row["load_average_after"] = os.getloadavg()
             rows.append(row)
             print(
@@ -237,7 +278,11 @@ def main() -> None:
                 f"{row['tokens_per_s_wall'] / 1e6:6.2f}M tok/s wall  "
                 f"{row['tokens_per_s_cpu'] / 1e6:6.2f}M tok/s CPU  "
                 f"log joint {row['log_joint_per_token']:.4f}  "
-                f"held-out {row['heldout_ll_per_token']:.4f}  ({row['sweeps_in_budget']} sweeps)",
+                f"held-out {row['heldout_ll_per_token']:.4f}  ({row['sweeps_in_budget']} sweeps)"
+                + "".join(
+                    f"  | {c['budget_s']:.0f}s: {c['heldout_ll_per_token']:.4f}"
+                    for c in row["checkpoints"][1:]
+                ),
                 flush=True,
             )
         identical &= all(np.array_equal(chains[1], z) for z in chains.values())
@@ -275,6 +320,31 @@ def main() -> None:
             ours2["sweeps_in_budget"],
             tomo2["sweeps_in_budget"],
         ],
+        # held-out per token at each budget (same chains, scored on the way): the gap's curve
+        "heldout_curve": [
+            {
+                "budget_s": o1["budget_s"],
+                "pclda_1thread": o1["heldout_ll_per_token"],
+                "tomotopy_1worker": t1["heldout_ll_per_token"],
+                "pclda_2thread": o2["heldout_ll_per_token"],
+                "tomotopy_2worker": t2["heldout_ll_per_token"],
+                "pclda_minus_tomotopy_1thread": o1["heldout_ll_per_token"]
+                - t1["heldout_ll_per_token"],
+                "pclda_minus_tomotopy_2thread": o2["heldout_ll_per_token"]
+                - t2["heldout_ll_per_token"],
+                "sweeps_pclda_2thread_vs_tomotopy_2worker": [
+                    o2["sweeps_in_budget"],
+                    t2["sweeps_in_budget"],
+                ],
+            }
+            for o1, t1, o2, t2 in zip(
+                ours1["checkpoints"],
+                tomo1["checkpoints"],
+                ours2["checkpoints"],
+                tomo2["checkpoints"],
+                strict=True,
+            )
+        ],
     }
     report = {
         "machine": {
@@ -302,14 +372,24 @@ def main() -> None:
             "seed": SEED,
             "repeats": repeats,
             "sweeps_per_block": sweeps,
-            "budget_s": budget,
+            "budget_s": budgets[0],
+            "budget_curve_s": budgets,
             "quick": args.quick,
         },
         "rows": rows,
         "summary": summary,
     }
     io.write_json(args.out, report)
-    print("\nsummary:", {k: round(v, 4) if isinstance(v, float) else v for k, v in summary.items()})
+    print(
+        "\nsummary:",
+        {
+            k: round(v, 4) if isinstance(v, float) else v
+            for k, v in summary.items()
+            if k != "heldout_curve"
+        },
+    )
+    for point in summary["heldout_curve"]:
+        print("  ", {k: round(v, 4) if isinstance(v, float) else v for k, v in point.items()})
     print(f"wrote {args.out}")
 
 

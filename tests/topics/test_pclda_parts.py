@@ -1,11 +1,12 @@
-"""The parts of the PC-LDA step: Φ | z, the two-level row draw, the prefetch hint."""
+"""The parts of the PC-LDA step: the counts, Φ | z, the two-level row draw, the prefetch hint."""
 
 import numpy as np
 import pytest
 from numba import njit
 
-from aether.topics import pclda
+from aether.topics import corpus, pclda
 from aether.topics.hints import prefetch_row
+from aether.topics.model import numba_threads
 
 
 def _draw(nwk: np.ndarray, beta: float, step: int):
@@ -80,3 +81,21 @@ def test_prefetch_is_only_a_hint():
     a = np.arange(300.0).reshape(3, 100)
     rows = np.array([2, 0, 1], dtype=np.int32)
     assert _read_after_prefetch(a, rows) == a.sum()
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_counts_are_rebuilt_in_place(threads):
+    """n_wk and n_k from z overwrite whatever the arrays held, for any thread count."""
+    gen = np.random.default_rng(1)
+    counts = gen.poisson(0.4, size=(30, 70))
+    counts[:, 0] += 1  # no empty document
+    tokens = corpus.from_counts(counts)
+    z = gen.integers(0, 9, size=tokens.n_tokens).astype(np.int32)
+    nwk = np.full((tokens.n_words, 9), 7, dtype=np.int32)
+    nk = np.full(9, -3, dtype=np.int64)
+    with numba_threads(threads):
+        pclda.count_topic_words(z, tokens.word_ptr, tokens.word_tokens, nwk, nk)
+    expected = np.zeros((tokens.n_words, 9), dtype=np.int64)
+    np.add.at(expected, (tokens.words, z), 1)
+    assert np.array_equal(nwk, expected)
+    assert np.array_equal(nk, expected.sum(axis=0))

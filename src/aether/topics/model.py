@@ -80,10 +80,11 @@ class LDA:
         self.tokens, self.n_topics, self.alpha, self.beta = tokens, n_topics, alpha, beta
         self.sampler, self.seed, self.threads, self.mh_steps = sampler, seed, threads, mh_steps
         self._chunks = chunks(tokens.doc_ptr)
+        self.nwk = np.empty((tokens.n_words, n_topics), dtype=np.int32)
+        self.nk = np.empty(n_topics, dtype=np.int64)
         with numba_threads(threads):
             self.z = initial_z(tokens.doc_ptr, n_topics, seed)
-            self.nwk = self._count()
-        self.nk = self.nwk.sum(axis=0)
+            self._count()
         self.iteration = 0
         self.log_joint_trace: list[float] = []  # per token, after each iteration
         self.seconds: list[float] = []  # cumulative sampling wall time
@@ -98,10 +99,9 @@ class LDA:
             self._table = np.empty((v, k), dtype=np.int32)
             self._used = np.diff(tokens.word_ptr) > 0
 
-    def _count(self) -> np.ndarray:
+    def _count(self) -> None:
         t = self.tokens
-        with pclda.dynamic():
-            return pclda.count_topic_words(self.z, t.word_ptr, t.word_tokens, self.n_topics)
+        pclda.count_topic_words(self.z, t.word_ptr, t.word_tokens, self.nwk, self.nk)
 
     def step(self) -> None:
         """One sweep of the chosen sampler over every token."""
@@ -112,23 +112,19 @@ class LDA:
         elif self.sampler == "sparselda":
             collapsed.sweep_sparse(self.z, t.words, t.doc_ptr, self.nwk, self.nk, *args)
         else:
-            with pclda.dynamic():
-                pclda.draw_phi(
-                    self.nwk, self.beta, self.seed, it, self.phi, self._mass, self._blocks
-                )
-                if self.sampler == "pclda":
-                    pclda.sample_z_sparse(
-                        self.z, t.words, t.doc_ptr, self._chunks, self.phi, self._mass,
-                        self._blocks, self.alpha, self.seed, it,
-                    )  # fmt: skip
-                else:
-                    pclda.build_alias(self.phi, self._used, self._prob, self._table)
-                    pclda.sample_z_light(
-                        self.z, t.words, t.doc_ptr, self._chunks, self.phi, self._prob,
-                        self._table, self.alpha, self.seed, it, self.mh_steps,
-                    )  # fmt: skip
-            self.nwk = self._count()
-            self.nk = self.nwk.sum(axis=0)
+            pclda.draw_phi(self.nwk, self.beta, self.seed, it, self.phi, self._mass, self._blocks)
+            if self.sampler == "pclda":
+                pclda.sample_z_sparse(
+                    self.z, t.words, t.doc_ptr, self._chunks, self.phi, self._mass,
+                    self._blocks, self.alpha, self.seed, it,
+                )  # fmt: skip
+            else:
+                pclda.build_alias(self.phi, self._used, self._prob, self._table)
+                pclda.sample_z_light(
+                    self.z, t.words, t.doc_ptr, self._chunks, self.phi, self._prob,
+                    self._table, self.alpha, self.seed, it, self.mh_steps,
+                )  # fmt: skip
+            self._count()
         self.iteration = it
 
     def train(

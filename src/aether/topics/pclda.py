@@ -18,21 +18,20 @@ Two strategies for the z block, as the paper compares:
     w's Walker alias table) and document proposals (∝ n_dk + alpha, by picking a random token's
     topic); O(1) per token and step, exact because each step leaves the conditional invariant.
 
-Scheduling: the parallel loops run with `dynamic` (chunks handed to whichever thread is free)
-and compile with `prange_only` (no hidden parallel loops); every chunk's result is a pure
-function of the chunk, so neither changes a number.
+Scheduling: every parallel loop is a set of lanes claiming chunks (of documents, of words)
+from a shared counter (``sched``), so the threads share the work dynamically, and compiles
+with `prange_only` (no hidden parallel loops). Every chunk's result is a pure function of the
+chunk, so which thread ran it changes no number.
 """
 
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 
-import numba
 import numpy as np
 from numba import njit, prange
 
-from aether.topics import alias, rng
+from aether.topics import alias, rng, sched
 from aether.topics.hints import prefetch_row
 
 PHI_BLOCKS = 64  # fixed number of word blocks in the topic-total reduction (not thread count)
@@ -41,46 +40,43 @@ ROW_BLOCK = 16  # width of the blocks of a row of Φ whose sums draw the dense p
 
 
 def prange_only() -> dict:
-    """numba's parallel options with only the explicit prange loops parallel: no hidden
-    parallel loops (np.zeros, array expressions) that `dynamic` would split into tiny chunks."""
+    """numba's parallel options with only the explicit prange loops parallel: a hidden
+    parallel loop (np.zeros, an array expression) would be a tiny parallel region of its own."""
     off = ("comprehension", "reduction", "inplace_binop", "setitem", "numpy", "stencil")
     return dict.fromkeys((*off, "fusion"), False)
 
 
-@contextmanager
-def dynamic():
-    """Hand the prange loops' iterations (chunks of documents, blocks of words) out one at a
-    time to whichever thread is free, instead of a fixed half each: a thread the OS preempts
-    on a busy machine, or a slow chunk, then holds up no other. Every iteration's work is a
-    pure function of its index, so the result is the same under any schedule."""
-    before = numba.get_parallel_chunksize()
-    numba.set_parallel_chunksize(1)
-    try:
-        yield
-    finally:
-        numba.set_parallel_chunksize(before)
-
-
 @njit(parallel=prange_only(), cache=True)
 def count_topic_words(
-    z: np.ndarray, word_ptr: np.ndarray, word_tokens: np.ndarray, n_topics: int
-) -> np.ndarray:
-    """n_wk (V x K, int32) from the assignments; each word's row is written by one thread,
-    in PHI_BLOCKS runs of words with about equal token counts."""
-    n_words = word_ptr.shape[0] - 1
-    nwk = np.empty((n_words, n_topics), dtype=np.int32)
+    z: np.ndarray, word_ptr: np.ndarray, word_tokens: np.ndarray, nwk: np.ndarray, nk: np.ndarray
+) -> None:
+    """n_wk (V x K, int32) and n_k from the assignments, in place; each word's row is written
+    by one thread, in PHI_BLOCKS runs of words with about equal token counts. Integer sums:
+    no order of threads can change them."""
+    n_words, n_topics = nwk.shape
     targets = np.linspace(0, word_ptr[-1], PHI_BLOCKS + 1)
     bounds = np.searchsorted(word_ptr, targets)
     bounds[0], bounds[-1] = 0, n_words
-    for b in prange(PHI_BLOCKS):
-        for w in range(bounds[b], bounds[b + 1]):
-            nwk[w] = 0
-            for j in range(word_ptr[w], word_ptr[w + 1]):
-                nwk[w, z[word_tokens[j]]] += 1
-    return nwk
+    partial = np.empty((PHI_BLOCKS, n_topics), dtype=np.int64)
+    claimed = np.zeros(1, dtype=np.int64)
+    for _lane in prange(sched.lanes(PHI_BLOCKS)):
+        b = sched.claim(claimed)
+        while b < PHI_BLOCKS:
+            partial[b] = 0
+            for w in range(bounds[b], bounds[b + 1]):
+                nwk[w] = 0
+                for j in range(word_ptr[w], word_ptr[w + 1]):
+                    nwk[w, z[word_tokens[j]]] += 1
+                for k in range(n_topics):
+                    partial[b, k] += nwk[w, k]
+            b = sched.claim(claimed)
+    for k in range(n_topics):
+        nk[k] = 0
+        for b in range(PHI_BLOCKS):
+            nk[k] += partial[b, k]
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=prange_only(), cache=True)
 def draw_phi(
     nwk: np.ndarray,
     beta: float,
@@ -106,54 +102,86 @@ def draw_phi(
     has just read for its sparse part costs about K/ROW_BLOCK + ROW_BLOCK steps.
     """
     n_words, n_topics = nwk.shape
-    n_blocks = blocks.shape[1]
-    b_gs = 1.0 + beta / math.e
+    b_gs = 1.0 + beta / math.e  # the GS method's first proposal is b_gs·U
     cut = math.exp(beta * math.log(FLUSH))  # p < cut  <=>  p ** (1 / β) < FLUSH
     bounds = word_blocks(n_words)
     partial = np.empty((PHI_BLOCKS, n_topics))
-    for b in prange(PHI_BLOCKS):
-        partial[b] = 0.0
+    claimed = np.zeros(2, dtype=np.int64)  # the chunk counters of the two passes
+    for _lane in prange(sched.lanes(PHI_BLOCKS)):
         first = np.empty(n_topics)
         todo = np.empty(n_topics, dtype=np.int64)
-        for w in range(bounds[b], bounds[b + 1]):
-            stream = rng.key(seed, rng.PHI_STEP, step, w)
-            # Entry k's first uniform is the stream's k-th (a loop without branches); what an
-            # entry needs beyond it comes after the K-th. Then only the entries that need more
-            # (a nonzero count, or a zero count whose draw is not flushed) are visited.
-            for k in range(n_topics):
-                first[k] = b_gs * rng.uniform(stream, k)
-            n_todo = 0
-            for k in range(n_topics):  # branch-free compaction of the entries to draw
-                todo[n_todo] = k
-                n_todo += (nwk[w, k] != 0) | (first[k] >= cut)
-                phi[w, k] = 0.0
-            counter = n_topics
-            for j in range(n_todo):
-                k = todo[j]
-                if nwk[w, k] == 0:
-                    y, counter = rng.gamma_gs(beta, first[k], stream, counter)
-                else:
-                    y, counter = rng.gamma(beta + nwk[w, k], stream, counter)
-                phi[w, k] = y
-            for k in range(n_topics):
-                partial[b, k] += phi[w, k]
+        b = sched.claim(claimed[:1])
+        while b < PHI_BLOCKS:
+            for w in range(bounds[b], bounds[b + 1]):
+                stream = rng.key(seed, rng.PHI_STEP, step, w)
+                gamma_row(nwk[w], beta, b_gs, cut, stream, phi[w], first, todo)
+            partial[b] = 0.0
+            for w in range(bounds[b], bounds[b + 1]):
+                for k in range(n_topics):
+                    partial[b, k] += phi[w, k]
+            b = sched.claim(claimed[:1])
     inv = np.empty(n_topics)
     for k in range(n_topics):  # the topic totals, over the blocks in a fixed order
         total = 0.0
         for b in range(PHI_BLOCKS):
             total += partial[b, k]
         inv[k] = 1.0 / total
-    for b in prange(PHI_BLOCKS):
-        for w in range(bounds[b], bounds[b + 1]):
-            s = 0.0
-            for j in range(n_blocks):
-                t = 0.0
-                for k in range(j * ROW_BLOCK, min((j + 1) * ROW_BLOCK, n_topics)):
-                    phi[w, k] *= inv[k]
-                    t += phi[w, k]
-                blocks[w, j] = t
-                s += t
-            mass[w] = s
+    for _lane in prange(sched.lanes(PHI_BLOCKS)):
+        b = sched.claim(claimed[1:])
+        while b < PHI_BLOCKS:
+            for w in range(bounds[b], bounds[b + 1]):
+                mass[w] = normalize_row(phi[w], inv, blocks[w])
+            b = sched.claim(claimed[1:])
+
+
+@njit(cache=True, inline="always")
+def gamma_row(
+    counts: np.ndarray,
+    beta: float,
+    b_gs: float,
+    cut: float,
+    stream: np.uint64,
+    y: np.ndarray,
+    first: np.ndarray,
+    todo: np.ndarray,
+) -> None:
+    """y_k ~ Gamma(β + counts_k) for one word, from its stream; `first`, `todo` are scratch.
+
+    Entry k's first uniform is the stream's k-th (a loop without branches); what an entry
+    needs beyond it comes after the K-th. Then only the entries that need more (a nonzero
+    count, or a zero count whose first proposal b_gs·U is not below `cut`) are visited.
+    """
+    n_topics = counts.shape[0]
+    for k in range(n_topics):
+        first[k] = b_gs * rng.uniform(stream, k)
+    n_todo = 0
+    for k in range(n_topics):  # branch-free compaction of the entries to draw
+        todo[n_todo] = k
+        n_todo += (counts[k] != 0) | (first[k] >= cut)
+        y[k] = 0.0
+    counter = n_topics
+    for j in range(n_todo):
+        k = todo[j]
+        if counts[k] == 0:
+            y[k], counter = rng.gamma_gs(beta, first[k], stream, counter)
+        else:
+            y[k], counter = rng.gamma(beta + counts[k], stream, counter)
+
+
+@njit(cache=True, inline="always")
+def normalize_row(row: np.ndarray, inv: np.ndarray, blocks: np.ndarray) -> float:
+    """row_k *= inv_k in place; the sums of its ROW_BLOCK-wide blocks into `blocks`; their
+    sum (the row's mass) returned."""
+    n_topics = row.shape[0]
+    mass = 0.0
+    for j in range(blocks.shape[0]):
+        t = 0.0
+        for k in range(j * ROW_BLOCK, min((j + 1) * ROW_BLOCK, n_topics)):
+            row[k] *= inv[k]
+            t += row[k]
+        blocks[j] = t
+        mass += t
+    return mass
 
 
 @njit(cache=True)
@@ -175,13 +203,17 @@ def build_alias(phi: np.ndarray, used: np.ndarray, prob: np.ndarray, table: np.n
     """Alias tables of the rows of Φ (V x K) whose word is `used`: a Dask shard builds only
     those of its own words, from the broadcast Φ, instead of receiving every table."""
     n_words, n_topics = phi.shape
-    bounds = np.linspace(0, n_words, PHI_BLOCKS + 1).astype(np.int64)
-    for b in prange(PHI_BLOCKS):
+    bounds = word_blocks(n_words)
+    claimed = np.zeros(1, dtype=np.int64)
+    for _lane in prange(sched.lanes(PHI_BLOCKS)):
         small = np.empty(n_topics, dtype=np.int32)
         large = np.empty(n_topics, dtype=np.int32)
-        for w in range(bounds[b], bounds[b + 1]):
-            if used[w]:
-                alias.build(phi[w], prob[w], table[w], small, large)
+        b = sched.claim(claimed)
+        while b < PHI_BLOCKS:
+            for w in range(bounds[b], bounds[b + 1]):
+                if used[w]:
+                    alias.build(phi[w], prob[w], table[w], small, large)
+            b = sched.claim(claimed)
 
 
 @njit(cache=True)
@@ -251,84 +283,111 @@ def sample_z_sparse(
     Document d's stream is keyed by its corpus-wide index `doc_offset + d`, so a shard of the
     corpus (on a Dask worker) draws exactly what the whole corpus would.
     """
-    n_topics = phi.shape[1]
-    for c in prange(chunk_ptr.shape[0] - 1):
+    n_topics, n_chunks = phi.shape[1], chunk_ptr.shape[0] - 1
+    claimed = np.zeros(1, dtype=np.int64)
+    for _lane in prange(sched.lanes(n_chunks)):
         ndk = np.zeros(n_topics, dtype=np.int32)
         nonzero = np.empty(n_topics, dtype=np.int32)
         where = np.empty(n_topics, dtype=np.int32)
         cum = np.empty(n_topics)
-        for d in range(chunk_ptr[c], chunk_ptr[c + 1]):
-            stream = rng.key(seed, rng.Z_STEP, step, doc_offset + d)
-            counter = 0
-            n_nz = 0
-            for i in range(doc_ptr[d], doc_ptr[d + 1]):
-                k = z[i]
-                if ndk[k] == 0:
-                    nonzero[n_nz] = k
-                    where[k] = n_nz
-                    n_nz += 1
-                ndk[k] += 1
-            start, end = doc_ptr[d], doc_ptr[d + 1]
-            while start < end:
-                w = words[start]
-                stop = start + 1
-                while stop < end and words[stop] == w:
-                    stop += 1
-                if stop < words.shape[0]:  # the next run's row: fetched while this one runs
-                    prefetch_row(phi, words[stop])
-                for i in range(start, stop):
-                    old = z[i]
-                    ndk[old] -= 1
-                    if ndk[old] == 0:
-                        n_nz -= 1
-                        last = nonzero[n_nz]
-                        nonzero[where[old]] = last
-                        where[last] = where[old]
-                row = phi[w]
-                sparse = 0.0
-                for j in range(n_nz):
-                    sparse += ndk[nonzero[j]] * row[nonzero[j]]
-                    cum[j] = sparse
-                dense = alpha * mass[w]
-                base = sparse + dense
-                run = 0.0  # Σ φ_{z_t w} over the run's tokens (0 for a run of one)
-                if stop - start > 1:
-                    for i in range(start, stop):
-                        run += row[z[i]]
-                for i in range(start, stop):
-                    urn = run - row[z[i]] if stop - start > 1 else 0.0
-                    u = rng.uniform(stream, counter) * (base + urn)
-                    counter += 1
-                    if u < sparse:
-                        j = 0
-                        while j < n_nz - 1 and cum[j] <= u:
-                            j += 1
-                        new = nonzero[j]
-                    elif u < base:
-                        new = draw_in_row(row, blocks[w], (u - sparse) / alpha)
-                    else:  # another token of the run, in proportion to its φ
-                        u -= base
-                        acc = 0.0
-                        new = -1
-                        for t in range(start, stop):
-                            if t != i:
-                                new = z[t]
-                                acc += row[new]
-                                if acc > u:
-                                    break
-                    if stop - start > 1:
-                        run += row[new] - row[z[i]]
-                    z[i] = new
-                for i in range(start, stop):
-                    new = z[i]
-                    if ndk[new] == 0:
-                        nonzero[n_nz] = new
-                        where[new] = n_nz
-                        n_nz += 1
-                    ndk[new] += 1
-                start = stop
-            for j in range(n_nz):
-                ndk[nonzero[j]] = 0
+        c = sched.claim(claimed)
+        while c < n_chunks:
+            for d in range(chunk_ptr[c], chunk_ptr[c + 1]):
+                stream = rng.key(seed, rng.Z_STEP, step, doc_offset + d)
+                sparse_document(
+                    z, words, doc_ptr[d], doc_ptr[d + 1], phi, mass, blocks, alpha, stream,
+                    ndk, nonzero, where, cum,
+                )  # fmt: skip
+            c = sched.claim(claimed)
+
+
+@njit(cache=True, inline="always")
+def sparse_document(
+    z: np.ndarray,
+    words: np.ndarray,
+    start: int,
+    end: int,
+    phi: np.ndarray,
+    mass: np.ndarray,
+    blocks: np.ndarray,
+    alpha: float,
+    stream: np.uint64,
+    ndk: np.ndarray,
+    nonzero: np.ndarray,
+    where: np.ndarray,
+    cum: np.ndarray,
+) -> None:
+    """Strategy (a) on the tokens start..end of one document; `ndk` (all 0 on entry and on
+    exit), `nonzero`, `where` and `cum` are the lane's scratch of length K."""
+    counter = 0
+    n_nz = 0
+    for i in range(start, end):
+        k = z[i]
+        if ndk[k] == 0:
+            nonzero[n_nz] = k
+            where[k] = n_nz
+            n_nz += 1
+        ndk[k] += 1
+    while start < end:
+        w = words[start]
+        stop = start + 1
+        while stop < end and words[stop] == w:
+            stop += 1
+        if stop < words.shape[0]:  # the next run's row: fetched while this one runs
+            prefetch_row(phi, words[stop])
+        for i in range(start, stop):
+            old = z[i]
+            ndk[old] -= 1
+            if ndk[old] == 0:
+                n_nz -= 1
+                last = nonzero[n_nz]
+                nonzero[where[old]] = last
+                where[last] = where[old]
+        row = phi[w]
+        sparse = 0.0
+        for j in range(n_nz):
+            sparse += ndk[nonzero[j]] * row[nonzero[j]]
+            cum[j] = sparse
+        dense = alpha * mass[w]
+        base = sparse + dense
+        run = 0.0  # Σ φ_{z_t w} over the run's tokens (0 for a run of one)
+        if stop - start > 1:
+            for i in range(start, stop):
+                run += row[z[i]]
+        for i in range(start, stop):
+            urn = run - row[z[i]] if stop - start > 1 else 0.0
+            u = rng.uniform(stream, counter) * (base + urn)
+            counter += 1
+            if u < sparse:
+                j = 0
+                while j < n_nz - 1 and cum[j] <= u:
+                    j += 1
+                new = nonzero[j]
+            elif u < base:
+                new = draw_in_row(row, blocks[w], (u - sparse) / alpha)
+            else:  # another token of the run, in proportion to its φ
+                u -= base
+                acc = 0.0
+                new = -1
+                for t in range(start, stop):
+                    if t != i:
+                        new = z[t]
+                        acc += row[new]
+                        if acc > u:
+                            break
+            if stop - start > 1:
+                run += row[new] - row[z[i]]
+            z[i] = new
+        for i in range(start, stop):
+            new = z[i]
+            if ndk[new] == 0:
+                nonzero[n_nz] = new
+                where[new] = n_nz
+                n_nz += 1
+            ndk[new] += 1
+        start = stop
+    for j in range(n_nz):
+        ndk[nonzero[j]] = 0
 
 
 @njit(parallel=prange_only(), cache=True)
@@ -354,36 +413,40 @@ def sample_z_light(
     (a random token's topic, token i included, or a uniform topic): its normalizer is the
     same for every k, so accept with φ_k'w / φ_kw.
     """
-    n_topics = phi.shape[1]
-    for c in prange(chunk_ptr.shape[0] - 1):
+    n_topics, n_chunks = phi.shape[1], chunk_ptr.shape[0] - 1
+    claimed = np.zeros(1, dtype=np.int64)
+    for _lane in prange(sched.lanes(n_chunks)):
         ndk = np.zeros(n_topics, dtype=np.int32)
-        for d in range(chunk_ptr[c], chunk_ptr[c + 1]):
-            stream = rng.key(seed, rng.Z_STEP, step, doc_offset + d)
-            counter = 0
-            start, end = doc_ptr[d], doc_ptr[d + 1]
-            length = end - start
-            for i in range(start, end):
-                ndk[z[i]] += 1
-            for i in range(start, end):
-                w = words[i]
-                cur = z[i]
-                ndk[cur] -= 1
-                for _ in range(mh_steps):
-                    prop = alias.draw(prob[w], table[w], rng.uniform(stream, counter))
-                    accept = (ndk[prop] + alpha) / (ndk[cur] + alpha)
-                    if rng.uniform(stream, counter + 1) < accept:
-                        cur = prop
-                        z[i] = cur
-                    x = rng.uniform(stream, counter + 2) * (length + n_topics * alpha)
-                    if x < length:
-                        prop = z[start + int(x)]
-                    else:
-                        prop = min(int((x - length) / alpha), n_topics - 1)
-                    if rng.uniform(stream, counter + 3) * phi[w, cur] < phi[w, prop]:
-                        cur = prop
-                        z[i] = cur
-                    counter += 4
-                z[i] = cur
-                ndk[cur] += 1
-            for i in range(start, end):
-                ndk[z[i]] = 0
+        c = sched.claim(claimed)
+        while c < n_chunks:
+            for d in range(chunk_ptr[c], chunk_ptr[c + 1]):
+                stream = rng.key(seed, rng.Z_STEP, step, doc_offset + d)
+                counter = 0
+                start, end = doc_ptr[d], doc_ptr[d + 1]
+                length = end - start
+                for i in range(start, end):
+                    ndk[z[i]] += 1
+                for i in range(start, end):
+                    w = words[i]
+                    cur = z[i]
+                    ndk[cur] -= 1
+                    for _ in range(mh_steps):
+                        prop = alias.draw(prob[w], table[w], rng.uniform(stream, counter))
+                        accept = (ndk[prop] + alpha) / (ndk[cur] + alpha)
+                        if rng.uniform(stream, counter + 1) < accept:
+                            cur = prop
+                            z[i] = cur
+                        x = rng.uniform(stream, counter + 2) * (length + n_topics * alpha)
+                        if x < length:
+                            prop = z[start + int(x)]
+                        else:
+                            prop = min(int((x - length) / alpha), n_topics - 1)
+                        if rng.uniform(stream, counter + 3) * phi[w, cur] < phi[w, prop]:
+                            cur = prop
+                            z[i] = cur
+                        counter += 4
+                    z[i] = cur
+                    ndk[cur] += 1
+                for i in range(start, end):
+                    ndk[z[i]] = 0
+            c = sched.claim(claimed)

@@ -97,7 +97,7 @@ def _sweep(
     """The shard's z given Φ (a new array: inputs are never mutated) and its n_wk part."""
     phi, mass, blocks = phi_mass
     z = z.copy()
-    with numba_threads(cfg.threads), pclda.dynamic():
+    with numba_threads(cfg.threads):
         args = (cfg.alpha, cfg.seed, step)
         if cfg.sampler == "pclda":
             pclda.sample_z_sparse(
@@ -192,8 +192,7 @@ class ShardedLDA(LDA):
         # fresh arrays: the last ones were sent
         self.phi, self._mass = np.empty((v, k)), np.empty(v)
         self._blocks = np.empty((v, pclda.row_blocks(k)))
-        with pclda.dynamic():
-            pclda.draw_phi(self.nwk, self.beta, self.seed, it, self.phi, self._mass, self._blocks)
+        pclda.draw_phi(self.nwk, self.beta, self.seed, it, self.phi, self._mass, self._blocks)
         [phi_mass] = self.client.scatter(
             [(self.phi, self._mass, self._blocks)], broadcast=True, hash=False
         )
