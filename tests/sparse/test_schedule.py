@@ -59,9 +59,13 @@ def test_spgemm_gets_a_workspace_and_a_sparse_output():
     # Gustavson's rows are left unordered (as torch.sparse and scipy leave them)
     assert s.output == F.CSR.with_order(False) and not s.output.ordered
     assert "w(j) += A(i,k) * B(k,j) ; ∀j C(i,j) = w(j)" in str(s)
-    text = lower(s).text
-    # two passes over one loop nest: symbolic (row sizes), then numeric into the arrays
+    text = lower(s, parallel=True).text
+    # in parallel, two passes over one loop nest: symbolic (row sizes), then numeric
     assert text.count("w_mark[w_base + w_at] = stamp") == 2 and "w_vals[w_base + w_at] =" in text
+    # on one thread, a bound pass of segment lengths, then one value pass (the two passes
+    # remain for a bound too large to reserve)
+    text = lower(s).text
+    assert "n_w += e1_1 - s1_1" in text and text.count("w_mark[w_base + w_at] = stamp") == 3
     ordered = schedule(
         parse("C(i,j) = A(i,k) * B(k,j)"), [op("A", a, "csr"), op("B", a, "csr")], F.CSR
     )
