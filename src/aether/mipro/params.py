@@ -47,6 +47,7 @@ class MiproParams(Section):
     max_labeled: int = Field(3, ge=0, le=32)
     max_lm_calls: int = Field(5000, ge=1)
     use_history: bool = True
+    separate_full_scores: bool = True  # False: full scores join the TPE study (MIPROv2's way)
     threads: int = Field(1, ge=1, le=64)  # concurrent calls per evaluation (embedded: lm.instances)
     lm: LMParams = LMParams()
     cache: str = "data/mipro/calls.sqlite"

@@ -76,7 +76,11 @@ class Result:
         }
 
 
-def build_optimizer(name: str, params: MiproParams, lm: LM, metric, study: str):
+def build_optimizer(
+    name: str, params: MiproParams, lm: LM, metric, study: str, usage=None, reserve: int = 0
+):
+    """The named optimizer; MIPRO plans its search within `usage`'s hard budget, keeping
+    `reserve` calls for what follows compile."""
     common = {"metric": metric, "lm": lm}
     if name == "zero_shot":
         return ZeroShot(**common)
@@ -105,7 +109,10 @@ def build_optimizer(name: str, params: MiproParams, lm: LM, metric, study: str):
         storage=params.studies,
         study_name=study,
         use_history=params.use_history,
+        separate_full_scores=params.separate_full_scores,
         threads=params.threads,
+        budget=usage,
+        reserve=reserve,
     )
 
 
@@ -117,7 +124,10 @@ def run_optimizer(task: Task, name: str, params: MiproParams, lm: LM) -> Result:
     knobs = params.model_dump(exclude={"lm", "cache", "studies", "tasks", "optimizers"})
     digest = hashlib.sha256(json.dumps(knobs, sort_keys=True).encode()).hexdigest()[:10]
     study = f"{task.name}-{name}-{cached.model}-{digest}"
-    optimizer = build_optimizer(name, params, cached, task.metric, study)
+    # The test evaluation is paid after compile: keep its calls (one per predictor and example)
+    # out of what the search may spend, so the hard budget covers the whole run.
+    reserve = len(task.test) * len(list(task.program.named_predictors()))
+    optimizer = build_optimizer(name, params, cached, task.metric, study, usage, reserve)
     start = time.perf_counter()
     program = optimizer.compile(task.program, task.train, task.val)
     val = evaluate(program, task.val, task.metric, cached).score

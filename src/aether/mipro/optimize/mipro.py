@@ -10,7 +10,13 @@ Beyond DSPy's MIPROv2:
 - `rounds > 1` is the paper's meta-optimization: later rounds propose new instructions
   seeing earlier ones with their mean minibatch scores;
 - the study (and its candidates) lives in SQLite: an interrupted run resumes where it stopped;
-- a hard budget in LM calls (`CachedLM`'s `Usage.max_calls`) and exact seeds (0 included).
+- a hard budget in LM calls (`CachedLM`'s `Usage.max_calls`): with `budget` given, search
+  stops before a trial whose minibatch plus a full evaluation (plus `reserve`, the calls kept
+  for what follows compile, e.g. the test set) could overspend, so the budget ends the search
+  instead of aborting the run; exact seeds (0 included).
+Each is a switch (`use_history`, `separate_full_scores`, `threads`, `storage`, `budget`), so
+each can be measured against DSPy's behaviour (`separate_full_scores=False` adds full scores
+to the study as trials, as MIPROv2 does).
 """
 
 from __future__ import annotations
@@ -23,8 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import optuna
+from optuna.distributions import CategoricalDistribution
 
-from aether.mipro.lm.base import LM
+from aether.mipro.errors import BudgetExceededError
+from aether.mipro.lm.base import LM, Usage
 from aether.mipro.optimize.bootstrap import DemoSets, demo_candidates, require
 from aether.mipro.optimize.evaluate import Example, Metric, evaluate
 from aether.mipro.optimize.propose import GroundedProposer, program_summary
@@ -56,7 +64,10 @@ class MIPRO:
     study_name: str = "mipro"
     use_history: bool = True
     use_tip: bool = True
+    separate_full_scores: bool = True
     threads: int = 1
+    budget: Usage | None = None
+    reserve: int = 0
     on_trial: Callable[[dict], None] | None = None
     history: list[dict] = field(default_factory=list)
 
@@ -74,7 +85,10 @@ class MIPRO:
         instructions: dict[str, list[str]] = {n: [] for n, _ in student.named_predictors()}
         best: tuple[float, Config] | None = None
         self.history = []
+        self.stopped_by_budget = False
         for r in range(self.rounds):
+            if self.stopped_by_budget:
+                break
             study = self._study(r)
             if "candidates" in study.user_attrs:  # resumed: reuse exactly what was searched
                 cand = study.user_attrs["candidates"]
@@ -90,7 +104,13 @@ class MIPRO:
             for key, score in full.items():
                 if best is None or score > best[0]:
                     best = (score, {k: tuple(v) for k, v in json.loads(key).items()})
-        assert best is not None and demos is not None
+        if best is None:
+            raise BudgetExceededError(
+                f"LM call budget of {self.budget.max_calls if self.budget else None} calls "
+                "leaves no room for one trial and a full evaluation after bootstrapping and "
+                "proposing; raise mipro.max_lm_calls or shrink the candidate and trial counts"
+            )
+        assert demos is not None
         self.best_score = best[0]
         return self.apply(student, best[1], instructions, demos)
 
@@ -171,14 +191,23 @@ class MIPRO:
         """TPE over configurations on minibatches; returns full scores by config key."""
         names = [n for n, _ in student.named_predictors()]
         full: dict[str, float] = dict(study.user_attrs.get("full", {}))
-        done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+        done = [
+            t
+            for t in study.trials
+            if t.state == optuna.trial.TrialState.COMPLETE and not t.user_attrs.get("full")
+        ]
         for t in done:
             self._record(t.number, t.user_attrs["config"], t.value, instructions, r, replay=True)
         if not study.trials:  # start from the program as written: original instruction, no demos
             study.enqueue_trial(
                 {f"{n}.instruction": 0 for n in names} | {f"{n}.demos": 0 for n in names}
             )
+        self._retry_interrupted(study)
+        per_example = len(names)  # each predictor is called once per example
         for _ in range(len(done), self.num_trials):
+            if not self._affordable(per_example * (len(valset) + self.minibatch_size)):
+                self.stopped_by_budget = True
+                break
             trial = study.ask()
             config = {
                 n: (
@@ -190,7 +219,8 @@ class MIPRO:
                 for n in names
             }
             trial.set_user_attr("config", _key(config))
-            rng = random.Random(f"{self.seed}:{r}:{trial.number}")
+            draw = trial.user_attrs.get("batch", trial.number)  # a retry keeps its minibatch
+            rng = random.Random(f"{self.seed}:{r}:{draw}")
             batch = rng.sample(list(valset), min(self.minibatch_size, len(valset)))
             try:
                 score = evaluate(
@@ -208,14 +238,31 @@ class MIPRO:
             if (len(done) + 1) % self.full_eval_every == 0:
                 self._full_eval(study, full, student, valset, instructions, demos)
             done.append(trial)
-        self._full_eval(study, full, student, valset, instructions, demos)
+        if done:
+            self._full_eval(study, full, student, valset, instructions, demos)
         return full
+
+    @staticmethod
+    def _retry_interrupted(study: optuna.Study) -> None:
+        """Queue again, with its configuration and minibatch, a trial a stop cut short (failed,
+        or left running by a kill), so the resumed run pays none of its calls twice."""
+        retried = {t.user_attrs.get("batch") for t in study.trials}
+        for t in study.trials:
+            cut = t.state in (optuna.trial.TrialState.FAIL, optuna.trial.TrialState.RUNNING)
+            if cut and t.params and t.number not in retried:
+                study.enqueue_trial(t.params, user_attrs={"batch": t.number})
+
+    def _affordable(self, calls: int) -> bool:
+        """Whether `calls` more paid calls (an upper bound) still fit the hard budget."""
+        if self.budget is None or self.budget.max_calls is None:
+            return True
+        return self.budget.calls + calls + self.reserve <= self.budget.max_calls
 
     def _full_eval(self, study, full, student, valset, instructions, demos) -> None:
         """Score on the whole valset the best-by-mean-minibatch config not yet scored so."""
         means: dict[str, list[float]] = defaultdict(list)
         for t in study.trials:
-            if t.state == optuna.trial.TrialState.COMPLETE:
+            if t.state == optuna.trial.TrialState.COMPLETE and not t.user_attrs.get("full"):
                 means[t.user_attrs["config"]].append(t.value)
         pending = [(sum(v) / len(v), k) for k, v in means.items() if k not in full]
         if not pending:
@@ -231,6 +278,28 @@ class MIPRO:
         ).score
         full[key] = score
         study.set_user_attr("full", full)
+        if not self.separate_full_scores:  # MIPROv2's way: the full score joins the study
+            study.add_trial(
+                optuna.trial.create_trial(
+                    params={
+                        f"{n}.{part}": i
+                        for n, ids in config.items()
+                        for part, i in zip(("instruction", "demos"), ids, strict=True)
+                    },
+                    distributions={
+                        f"{n}.instruction": CategoricalDistribution(
+                            list(range(len(instructions[n])))
+                        )
+                        for n in config
+                    }
+                    | {
+                        f"{n}.demos": CategoricalDistribution(list(range(len(demos[n]))))
+                        for n in config
+                    },
+                    value=score,
+                    user_attrs={"config": key, "full": True},
+                )
+            )
         if self.history:
             self.history[-1]["full_score"] = score
             self.history[-1]["full_config"] = key
