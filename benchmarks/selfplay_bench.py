@@ -1,14 +1,18 @@
-"""Minimo part 2: self-play with and without hindsight relabeling, per domain, against part 1's
-uniform-prior MCTS at the same node budget on the human-written evaluation sets. Rows are
-per iteration: the evaluation fraction proved, the share of the iteration's own conjectures
-proved and their difficulty (mean log-probability of their proofs under the policy), and the
-wall time. A `speed` section gives milliseconds per node expansion of a model-guided search,
+"""Minimo part 2: self-play with and without hindsight relabeling, per domain and seed, against
+part 1's uniform-prior MCTS at the same node budget on the human-written evaluation sets.
+Rows are per run (domain, hindsight on/off, seed) and iteration: the evaluation fraction
+proved (every `--eval-every`-th iteration and the last), the share of the iteration's own
+conjectures proved, their difficulty (mean log-probability of their proofs under the policy)
+and difficulty tags, and the wall time. The summary gives each variant's final evaluation
+fraction per domain as the mean over seeds, with the standard deviation and every seed's
+value. A `speed` section gives milliseconds per node expansion of a model-guided search,
 the full-sequence forward of every action (before) against the cached-prefix batched forward
 (after).
 
     python benchmarks/selfplay_bench.py [--quick] [--iterations 5] [--budget 1000] [--workers 2]
+        [--seeds 0 1 2] [--eval-every 5]
 
-Each (domain, hindsight) run is one process; `--workers` of them run at a time. Checkpoints go
+Each (domain, hindsight, seed) run is one process; `--workers` of them run at a time. Checkpoints go
 to `--ckpt` (resumable: a rerun continues each run from its last finished iteration), and
 bench.json is rewritten every 30 s from whatever iterations have finished, so a partial run
 still leaves honest partial results.
@@ -23,6 +27,7 @@ import platform
 import subprocess
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from itertools import product
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -101,12 +106,20 @@ def speed(domain: str, params: dict, budget: int = 300) -> dict:
     return out
 
 
-def selfplay_run(domain: str, hindsight: bool, params: dict, ckpt: str) -> str:
+def run_dir(ckpt: str, domain: str, hindsight: bool, seed: int) -> Path:
+    return Path(ckpt) / f"{domain}_hindsight_{'on' if hindsight else 'off'}_seed{seed}"
+
+
+def run_params(params: dict, domain: str, hindsight: bool, seed: int) -> SelfplayParams:
+    return SelfplayParams(**{**params, "domains": [domain], "hindsight": hindsight, "seed": seed})
+
+
+def selfplay_run(domain: str, hindsight: bool, seed: int, params: dict, ckpt: str) -> str:
     """Iterations 0..n of one run, checkpointed under `ckpt` (resumed when present); each
     iteration's wall time goes to times.json beside the checkpoints."""
     torch.set_num_threads(1)
-    p = SelfplayParams(**{**params, "domains": [domain], "hindsight": hindsight})
-    out = Path(ckpt) / f"{domain}_hindsight_{'on' if hindsight else 'off'}"
+    p = run_params(params, domain, hindsight, seed)
+    out = run_dir(ckpt, domain, hindsight, seed)
     out.mkdir(parents=True, exist_ok=True)
     times_path = out / "times.json"
     times = json.loads(times_path.read_text()) if times_path.exists() else {}
@@ -117,37 +130,36 @@ def selfplay_run(domain: str, hindsight: bool, params: dict, ckpt: str) -> str:
         if fresh:
             times[str(k)] = round(time.perf_counter() - start, 1)
             times_path.write_text(json.dumps(times))
-        print(f"{domain} hindsight={hindsight} iteration {k}: {m['eval_fraction']}", flush=True)
+        print(
+            f"{domain} hindsight={hindsight} seed {seed} it {k}: {m['eval_fraction']}", flush=True
+        )
     return str(out)
 
 
-def collect(ckpt: str, params: dict, domains: list[str]) -> list[dict]:
+def collect(ckpt: str, params: dict, domains: list[str], seeds: list[int]) -> list[dict]:
     """The rows of every finished iteration found under `ckpt`."""
     rows = []
-    for domain in domains:
-        for hindsight in (True, False):
-            p = SelfplayParams(**{**params, "domains": [domain], "hindsight": hindsight})
-            out = Path(ckpt) / f"{domain}_hindsight_{'on' if hindsight else 'off'}"
-            last = None
-            for k in range(p.iterations + 1):
-                if selfplay.checkpoint_path(out, k).is_file():
-                    last = k
-            state = selfplay.finished(out, last, p) if last is not None else None
-            if state is None:
-                continue
-            times_path = out / "times.json"
-            times = json.loads(times_path.read_text()) if times_path.exists() else {}
-            for m in state["metrics"]:
-                rows.append(
-                    {
-                        "kind": "selfplay",
-                        "domain": domain,
-                        "hindsight": hindsight,
-                        "budget": p.eval_budget,
-                        "seconds": times.get(str(m["iteration"])),
-                        **{k: v for k, v in m.items()},
-                    }
-                )
+    for domain, hindsight, seed in product(domains, (True, False), seeds):
+        p = run_params(params, domain, hindsight, seed)
+        out = run_dir(ckpt, domain, hindsight, seed)
+        done = [k for k in range(p.iterations + 1) if selfplay.checkpoint_path(out, k).is_file()]
+        state = selfplay.finished(out, max(done), p) if done else None
+        if state is None:
+            continue
+        times_path = out / "times.json"
+        times = json.loads(times_path.read_text()) if times_path.exists() else {}
+        for m in state["metrics"]:
+            rows.append(
+                {
+                    "kind": "selfplay",
+                    "domain": domain,
+                    "hindsight": hindsight,
+                    "seed": seed,
+                    "budget": p.eval_budget,
+                    "seconds": times.get(str(m["iteration"])),
+                    **m,
+                }
+            )
     return rows
 
 
@@ -161,8 +173,10 @@ def main() -> None:
     ap.add_argument("--train-steps", type=int, default=150)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--prior-temperature", type=float, default=1.0)
-    ap.add_argument("--prior-mix", type=float, default=0.3)
+    ap.add_argument("--prior-mix", type=float, default=0.25)
     ap.add_argument("--value-weight", type=float, default=0.0)
+    ap.add_argument("--eval-every", type=int, default=5, help="1: every iteration, 0 too")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--domains", nargs="+", default=DOMAINS)
     ap.add_argument("--no-speed", action="store_true", help="skip the ms-per-node section")
@@ -178,6 +192,7 @@ def main() -> None:
         "conjectures": args.conjectures,
         "conjecture_budget": args.conjecture_budget,
         "eval_budget": args.budget,
+        "eval_every": args.eval_every,
         "train_steps": args.train_steps,
         "batch_size": args.batch_size,
         "context": 64,
@@ -195,78 +210,91 @@ def main() -> None:
     for path in args.merge:  # rows of earlier runs (uniform, speed) kept as they are
         fixed += [r for r in json.loads(Path(path).read_text())["rows"] if r["kind"] != "selfplay"]
     started = time.perf_counter()
-    if args.collect:
-        rows = fixed + collect(args.ckpt, params, args.domains)
-        _write(rows, params, args, 0.0)
-        _table(rows)
-        print(f"summary: {summary(rows, params)}\nwritten to {args.out}")
-        return
 
-    def write() -> None:
-        rows = fixed + collect(args.ckpt, params, args.domains)
+    def write() -> list[dict]:
+        rows = fixed + collect(args.ckpt, params, args.domains, args.seeds)
         _write(rows, params, args, time.perf_counter() - started)
+        return rows
 
-    with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
-        # the longest runs first (groups, then arithmetic), the quick ones last
-        pending = (
-            []
-            if args.speed_only
-            else [
-                pool.submit(selfplay_run, d, h, params, args.ckpt)
+    if not args.collect:
+        with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
+            # seed by seed, so that a run stopped early has whole seeds of every variant; the
+            # longest domains first within a seed
+            pending = [
+                pool.submit(selfplay_run, d, h, s, params, args.ckpt)
+                for s in ([] if args.speed_only else args.seeds)
                 for d in reversed(args.domains)
                 for h in (True, False)
             ]
-        )
-        if not args.speed_only:
-            pending += [pool.submit(uniform, d, budget) for d in args.domains]
-        if not args.no_speed:
-            pending += [pool.submit(speed, d, params) for d in args.domains]
-        futures = set(pending)
-        while futures:
-            done, futures = wait(futures, timeout=30, return_when=FIRST_COMPLETED)
-            for future in done:
-                result = future.result()
-                if isinstance(result, dict):
-                    fixed.append(result)
-            write()
-    write()
-    rows = fixed + collect(args.ckpt, params, args.domains)
+            have = {r["domain"] for r in fixed if r["kind"] == "uniform"}
+            if not args.speed_only:
+                pending += [pool.submit(uniform, d, budget) for d in args.domains if d not in have]
+            if not args.no_speed:
+                pending += [pool.submit(speed, d, params) for d in args.domains]
+            futures = set(pending)
+            while futures:
+                done, futures = wait(futures, timeout=30, return_when=FIRST_COMPLETED)
+                for future in done:
+                    result = future.result()
+                    if isinstance(result, dict):
+                        fixed.append(result)
+                write()
+    rows = write()
     _table(rows)
-    print(f"summary: {summary(rows, params)}\nwritten to {args.out}")
+    print(f"summary: {json.dumps(summary(rows, params), indent=1)}\nwritten to {args.out}")
+
+
+def final_fractions(rows: list[dict], hindsight: bool) -> dict[str, dict[int, tuple[int, float]]]:
+    """Per domain, each seed's last evaluated iteration (after 0) and its evaluation fraction."""
+    out: dict[str, dict[int, tuple[int, float]]] = {}
+    for r in rows:
+        if (
+            r["kind"] == "selfplay"
+            and r["hindsight"] == hindsight
+            and r["eval_fraction"] is not None
+            and r["iteration"] > 0
+        ):
+            seen = out.setdefault(r["domain"], {}).get(r["seed"], (-1, 0.0))
+            if r["iteration"] > seen[0]:
+                out[r["domain"]][r["seed"]] = (r["iteration"], r["eval_fraction"])
+    return out
+
+
+def spread(finals: dict[str, dict[int, tuple[int, float]]]) -> dict[str, dict]:
+    """Mean, sample standard deviation and the values over seeds, per domain, with the
+    iteration they were measured after (the earliest over seeds)."""
+    out = {}
+    for d, v in finals.items():
+        fracs = [f for _, f in v.values()]
+        out[d] = {
+            "mean": float(np.mean(fracs)),
+            "sd": float(np.std(fracs, ddof=1)) if len(fracs) > 1 else None,
+            "seeds": len(fracs),
+            "iteration": min(k for k, _ in v.values()),
+            "per_seed": {s: f for s, (_, f) in v.items()},
+        }
+    return out
 
 
 def summary(rows: list[dict], params: dict) -> dict:
-    """Each run's last finished iteration, labelled with that iteration and the budget."""
-
-    def final(hindsight: bool) -> tuple[dict[str, float], dict[str, int]]:
-        runs = [r for r in rows if r["kind"] == "selfplay" and r["hindsight"] == hindsight]
-        runs.sort(key=lambda r: r["iteration"])
-        return (
-            {r["domain"]: r["eval_fraction"] for r in runs},  # the last iteration wins
-            {r["domain"]: r["iteration"] for r in runs},
-        )
-
+    """The required fractions (means over seeds of each run's last evaluated iteration), their
+    spread, the iteration they come from, and the uniform baseline."""
+    with_h, without_h = spread(final_fractions(rows, True)), spread(final_fractions(rows, False))
     uniform_rows = {r["domain"]: r["eval_fraction"] for r in rows if r["kind"] == "uniform"}
-    # iteration 0 evaluates the untrained model, whose heads are zero: exactly the uniform
-    # scorer at the same budget, so it stands in for a uniform row that did not run
-    zero = {r["domain"]: r["eval_fraction"] for r in rows if r.get("iteration") == 0}
-    source = {d: "uniform run" if d in uniform_rows else "iteration 0" for d in zero}
-    with_h, with_it = final(True)
-    without_h, without_it = final(False)
     speed_rows = [r for r in rows if "ms_per_node_after" in r]
     return {
         "iterations_planned": params["iterations"],
         "budget": params["eval_budget"],
-        "solved_fraction_with_hindsight": with_h,
-        "iteration_of_with_hindsight": with_it,
-        "solved_fraction_without_hindsight": without_h,
-        "iteration_of_without_hindsight": without_it,
-        "solved_fraction_uniform_baseline": {**zero, **uniform_rows},
-        "uniform_baseline_source": source,
+        "solved_fraction_with_hindsight": {d: s["mean"] for d, s in with_h.items()},
+        "solved_fraction_without_hindsight": {d: s["mean"] for d, s in without_h.items()},
+        "solved_fraction_uniform_baseline": uniform_rows,
+        "with_hindsight_over_seeds": with_h,
+        "without_hindsight_over_seeds": without_h,
         "cpu_ms_per_node_before": {r["domain"]: r["cpu_ms_per_node_before"] for r in speed_rows},
         "cpu_ms_per_node_after": {r["domain"]: r["cpu_ms_per_node_after"] for r in speed_rows},
         "target": "after 5 iterations at 1,000 nodes with hindsight: >= 0.9 propositional "
-        "logic, >= 0.6 arithmetic, >= 0.6 groups",
+        "logic, >= 0.6 arithmetic, >= 0.6 groups, clearly above the uniform baseline and the "
+        "no-hindsight run",
     }
 
 
@@ -305,22 +333,23 @@ def _versions() -> dict:
 
 
 def _table(rows: list[dict]) -> None:
-    print(f"{'domain':<20} {'run':<14} {'iter':>4} {'eval':>6} {'conj proved':>11} {'logprob':>8}")
+    print(f"{'domain':<20} {'run':<20} {'iter':>4} {'eval':>6} {'conj proved':>11} {'logprob':>8}")
     for r in rows:
         if "eval_fraction" not in r:
             continue
         run = (
-            f"hindsight={'on' if r['hindsight'] else 'off'}"
+            f"hindsight={'on' if r['hindsight'] else 'off'} seed {r['seed']}"
             if r["kind"] == "selfplay"
             else r.get("label", r["kind"])
         )
-        lp, proved = r.get("mean_proof_logprob"), r.get("conjectures_proved_fraction")
-        lp = "-" if lp is None else f"{lp:.2f}"
-        proved = "-" if proved is None else f"{proved:.2f}"
-        it = r.get("iteration", "-")
-        print(
-            f"{r['domain']:<20} {run:<14} {it:>4} {r['eval_fraction']:>6.2f} {proved:>11} {lp:>8}"
+        ev, lp, proved = (
+            r["eval_fraction"],
+            r.get("mean_proof_logprob"),
+            r.get("conjectures_proved_fraction"),
         )
+        ev, lp, proved = ("-" if x is None else f"{x:.2f}" for x in (ev, lp, proved))
+        it = r.get("iteration", "-")
+        print(f"{r['domain']:<20} {run:<20} {it:>4} {ev:>6} {proved:>11} {lp:>8}")
 
 
 if __name__ == "__main__":

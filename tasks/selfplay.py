@@ -21,7 +21,7 @@ def iteration_task(domain: str, k: int, params: dict[str, Any], out_dir: str) ->
     checkpoint is reused, so a rerun after a crash continues where it stopped."""
     metrics = selfplay.step(domain, SelfplayParams(**params), Path(out_dir), k)
     get_run_logger().info(
-        "%s iteration %d: eval %.2f, conjectures proved %s",
+        "%s iteration %d: eval %s, conjectures proved %s",
         domain,
         k,
         metrics["eval_fraction"],

@@ -99,3 +99,54 @@ def test_selfplay_flow_writes_checkpoints_metrics_plots_and_runs(set_params, mlf
         == (domain["eval_fraction_final"])
     )
     assert (out / "iter_2.pt").stat().st_mtime_ns == before
+
+
+def test_difficulty_ties_at_the_top_are_trivial_never_hard():
+    # most proofs of log-probability 0 (one possible step each): none of them is "hard"
+    lps = [0.0, 0.0, 0.0, 0.0, -0.5, -3.0]
+    thresholds = selfplay.difficulty(lps)
+    assert [selfplay.tag(lp, thresholds) for lp in lps] == ["trivial"] * 4 + ["hard", "hard"]
+    all_trivial = selfplay.difficulty([0.0] * 5)
+    assert selfplay.tag(0.0, all_trivial) == "trivial"
+    spread = selfplay.difficulty([-1.0, -2.0, -3.0, -4.0, -5.0, -6.0])
+    tags = [selfplay.tag(lp, spread) for lp in [-1.0, -2.0, -3.0, -4.0, -5.0, -6.0]]
+    assert tags == ["trivial", "trivial", "easy", "easy", "hard", "hard"]
+
+
+def test_hindsight_theorems_are_distinct_likeliest_and_not_conjectures():
+    from aether.minimo.domain import load_domain
+    from aether.minimo.hindsight import Relabeled
+
+    dom = load_domain("propositional_logic")
+    a = "[('x0 : prop) -> 'x0 -> 'x0]"
+    b = "[('x1 : prop) -> 'x1 -> 'x1]"  # the same statement, other binder names
+    c = "[false -> false]"
+    played = [
+        selfplay.Played(c, True, None, 0.0, [], [], [Relabeled(a, "p1", -2.0)]),
+        selfplay.Played("false", False, None, None, [], [], [Relabeled(b, "p2", -1.0)]),
+        selfplay.Played("false", False, None, None, [], [], [Relabeled(c, "p3", -0.5)]),
+    ]
+    assert selfplay.distinct(dom, played) == [Relabeled(b, "p2", -1.0)]
+
+
+def test_conjecturing_draws_again_until_distinct_and_evaluation_schedule():
+    import numpy as np
+
+    from aether.minimo.conjecture import CompletionEngine, uniform_logits
+    from aether.minimo.domain import load_domain
+
+    engine = CompletionEngine(load_domain("propositional_logic"), 2)
+    drawn = selfplay.conjecture(engine, uniform_logits(engine), 5, np.random.default_rng(0))
+    assert len(drawn) == len(set(drawn)) == 5
+
+    every = SelfplayParams(**TINY)
+    assert [selfplay.evaluated(k, every) for k in range(3)] == [True, True, True]
+    last = SelfplayParams(**{**TINY, "iterations": 5, "eval_every": 2})
+    assert [selfplay.evaluated(k, last) for k in range(6)] == [
+        False,
+        False,
+        True,
+        False,
+        True,
+        True,
+    ]

@@ -36,6 +36,9 @@ class SelfplayParams(Section):
     value_weight: float = Field(
         0.0, ge=0.0, le=1.0, description="trust in the value head (0: every goal 1/2)"
     )
+    eval_every: int = Field(
+        1, ge=1, le=100, description="evaluate every n-th iteration and the last (1: all, 0 too)"
+    )
     workers: int = Field(1, ge=1, le=256, description="processes that search in parallel")
     threads: int = Field(1, ge=1, le=64, description="torch threads per process")
 

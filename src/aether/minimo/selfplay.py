@@ -1,9 +1,10 @@
-"""The self-play loop: each iteration the conjecturer proposes "hard" conjectures, the prover
-(MCTS guided by the same model) attacks them, proved ones are labelled hard / easy / trivial
-by the log-probability of their proof under the current policy (terciles within the
-iteration; unproved ones are "fail"), hindsight relabeling turns what every search tree did
-prove into extra theorems, and the model trains on all of it. After each iteration the prover
-is evaluated on the domain's human-written theorems at a fixed budget.
+"""The self-play loop: each iteration the conjecturer proposes distinct "hard" conjectures, the
+prover (MCTS guided by the same model) attacks them, hindsight relabeling turns what every
+search tree did prove into extra theorems, everything proved is labelled hard / easy / trivial
+by the log-probability of its proof under the current policy (terciles of all the
+iteration's proofs; unproved conjectures are "fail"), and the model trains on all of it.
+After each iteration the prover is evaluated on the domain's human-written theorems at a fixed
+budget (or after every `eval_every`-th and the last).
 
 A checkpoint after each iteration holds everything the next one needs (model, optimizer,
 replay data, metrics so far), so a run resumes from its last finished iteration and gives the
@@ -13,6 +14,7 @@ same numbers as an uninterrupted one.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -24,9 +26,9 @@ import torch
 
 from aether import io
 from aether.minimo import hindsight as H
-from aether.minimo.conjecture import CompletionEngine, sample_conjecture
-from aether.minimo.domain import DOMAINS, load_domain, load_evalset
-from aether.minimo.model import Batch, MinimoModel, ModelScorer, new_model
+from aether.minimo.conjecture import CompletionEngine, NextToken, sample_conjecture
+from aether.minimo.domain import DOMAINS, Domain, load_domain, load_evalset
+from aether.minimo.model import TAGS, Batch, MinimoModel, ModelScorer, new_model
 from aether.minimo.params import SelfplayParams
 from aether.minimo.search import Scorer, UniformScorer, prove
 
@@ -126,7 +128,8 @@ def evaluate(
 
 
 def difficulty(logprobs: list[float]) -> tuple[float, float]:
-    """Tercile thresholds: at or below the first is "hard", the second "easy", else trivial."""
+    """Tercile thresholds of the proof log-probabilities of everything proved in an iteration
+    (its conjectures and its hindsight theorems)."""
     if not logprobs:
         return (-np.inf, -np.inf)
     q1, q2 = np.quantile(logprobs, [1 / 3, 2 / 3])
@@ -134,7 +137,32 @@ def difficulty(logprobs: list[float]) -> tuple[float, float]:
 
 
 def tag(logprob: float, thresholds: tuple[float, float]) -> str:
-    return "hard" if logprob <= thresholds[0] else "easy" if logprob <= thresholds[1] else "trivial"
+    """Strictly below the first tercile is "hard", below the second "easy", else "trivial":
+    proofs tied at the top (e.g. the many one-step proofs of log-probability 0) are trivial,
+    never hard, however many of them there are."""
+    return "hard" if logprob < thresholds[0] else "easy" if logprob < thresholds[1] else "trivial"
+
+
+def conjecture(
+    engine: CompletionEngine, draw: NextToken, n: int, rng: np.random.Generator, tries: int = 4
+) -> list[str]:
+    """Up to `n` distinct conjectures, from at most `tries` * `n` draws: a conjecturer that
+    repeats itself still gets `n` searches per iteration."""
+    out: dict[str, None] = {}
+    for _ in range(tries * n):
+        if len(out) == n:
+            break
+        out[sample_conjecture(engine, draw, rng)] = None
+    return list(out)
+
+
+def evaluated(k: int, params: SelfplayParams) -> bool:
+    """Whether iteration k is evaluated: all of them when `eval_every` is 1; else every
+    `eval_every`-th and the last, not iteration 0 (the untrained model is the uniform prior,
+    which a caller can run once for all seeds)."""
+    if params.eval_every == 1:
+        return True
+    return k > 0 and (k % params.eval_every == 0 or k == params.iterations)
 
 
 def checkpoint_path(out_dir: Path, k: int) -> Path:
@@ -186,7 +214,9 @@ def initial(domain: str, params: SelfplayParams) -> dict[str, Any]:
     seed = int(np.random.default_rng(_seed(params, domain, 0)).integers(2**31))
     model = new_model(engine, seed, **sizes)
     opt = torch.optim.AdamW(model.parameters(), lr=params.learning_rate)
-    frac, names = evaluate(model, domain, params, trained=False)
+    frac, names = (
+        evaluate(model, domain, params, trained=False) if evaluated(0, params) else (None, None)
+    )
     metrics = {"iteration": 0, "eval_fraction": frac, "eval_proved": names}
     return {
         "iteration": 0,
@@ -208,35 +238,34 @@ def iterate(state: dict[str, Any], domain: str, params: SelfplayParams) -> dict[
 
     # 1. conjecture, aiming at "hard"
     model.eval()
-    draw = model.next_token("hard")
-    conjectures = list(
-        dict.fromkeys(sample_conjecture(engine, draw, rng) for _ in range(params.conjectures))
-    )
+    conjectures = conjecture(engine, model.next_token("hard"), params.conjectures, rng)
     # 2. prove, with the model as the search's prior and value
     played = play_all(
         domain, conjectures, params.conjecture_budget, scorer(model, params, k > 1),
         params.workers, hindsight=params.hindsight, limit=params.hindsight_per_tree,
     )  # fmt: skip
-    # 3. label difficulty by proof log-probability; extract training data
+    # 3. label difficulty by proof log-probability, against terciles of everything the
+    # iteration proved; extract training data
     proved = [p for p in played if p.proved]
-    thresholds = difficulty([p.logprob for p in proved])
+    relabeled = distinct(engine.domain, played)
+    thresholds = difficulty([p.logprob for p in proved] + [t.logprob for t in relabeled])
     data = {key: list(v) for key, v in state["data"].items()}
-    tok = model.tok
+    tok, labels = model.tok, Counter({t: 0 for t in TAGS})
     for p in played:
         label = tag(p.logprob, thresholds) if p.proved else "fail"
+        labels[label] += 1
         tokens = H.conjecture_tokens(engine, engine.domain.proposition(p.statement))
         if tokens is not None:  # always, for the engine's own conjectures
             data["conjectures"].append(tok.conjecture(label, tokens))
         data["policy"] += p.policy
         data["value"] += p.value
-    relabeled = [t for p in played for t in p.relabeled]
-    if relabeled and not proved:
-        thresholds = difficulty([t.logprob for t in relabeled])
     n_relabeled_conj = 0
     for t in relabeled:
         tokens = H.conjecture_tokens(engine, engine.domain.proposition(t.statement))
         if tokens is not None:
-            data["conjectures"].append(tok.conjecture(tag(t.logprob, thresholds), tokens))
+            label = tag(t.logprob, thresholds)
+            labels[label] += 1
+            data["conjectures"].append(tok.conjecture(label, tokens))
             n_relabeled_conj += 1
     data = {key: v[-REPLAY:] for key, v in data.items()}
     # 4. train
@@ -245,7 +274,7 @@ def iterate(state: dict[str, Any], domain: str, params: SelfplayParams) -> dict[
     losses = train(model, opt, data, params.train_steps, params.batch_size, rng)
     # 5. evaluate
     model.eval()
-    frac, names = evaluate(model, domain, params)
+    frac, names = evaluate(model, domain, params) if evaluated(k, params) else (None, None)
     lps = [p.logprob for p in proved]
     metrics = {
         "iteration": k,
@@ -256,6 +285,7 @@ def iterate(state: dict[str, Any], domain: str, params: SelfplayParams) -> dict[
         "mean_proof_logprob": float(np.mean(lps)) if lps else None,
         "relabeled_theorems": len(relabeled),
         "relabeled_conjectures": n_relabeled_conj,
+        "tags": dict(labels),
         "policy_examples": len(data["policy"]),
         "value_examples": len(data["value"]),
         **{f"loss_{name}": v for name, v in losses.items()},
@@ -267,6 +297,19 @@ def iterate(state: dict[str, Any], domain: str, params: SelfplayParams) -> dict[
         "data": data,
         "metrics": [*state["metrics"], metrics],
     }
+
+
+def distinct(domain: Domain, played: list[Played]) -> list[H.Relabeled]:
+    """The iteration's hindsight theorems, one per statement (with the likeliest proof found
+    of it: a fact is as hard as its easiest proof), none that is one of its conjectures."""
+    best: dict[Any, H.Relabeled] = {}
+    for t in (t for p in played for t in p.relabeled):
+        key = domain.proposition(t.statement).sk
+        if key not in best or t.logprob > best[key].logprob:
+            best[key] = t
+    for p in played:
+        best.pop(domain.proposition(p.statement).sk, None)
+    return list(best.values())
 
 
 def train(
