@@ -332,3 +332,79 @@ def test_sddmm_dot_products(always_sparse, random_dense, k, dtype):
     x, y = rng.standard_normal(k).astype(dtype), rng.standard_normal(k).astype(dtype)
     got = always_sparse.evaluate("s() = X(k) * Y(k)", None, adaptive=False, X=x, Y=y)
     _close(got, x @ y, dtype)
+
+
+def test_a_result_the_caller_keeps_is_never_reused(random_dense, monkeypatch):
+    monkeypatch.setattr(rtm, "POOL_BYTES", 0)  # pool even this small output
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(11)
+    a = random_dense(rng, (30, 20), 0.3, np.float32)
+    t = SparseTensor.from_dense(a, "csr")
+    rt = Runtime(crossover=2.0)
+    bs = [rng.standard_normal((20, 64)).astype(np.float32) for _ in range(5)]
+    first = rt.evaluate(SPGEMM, None, A=t, B=bs[0])
+    kept = first.copy()
+    second = rt.evaluate(SPGEMM, None, A=t, B=bs[1])  # `first` is still held: a new array
+    view = torch.from_numpy(second)[:, :3]  # a torch view keeps `second` alive
+    del second
+    third = rt.evaluate(SPGEMM, None, A=t, B=bs[2])
+    np.testing.assert_array_equal(first, kept)
+    _close(view.numpy(), (a @ bs[1])[:, :3], np.float32)
+    _close(third, a @ bs[2], np.float32)
+    assert not np.shares_memory(first, third)
+    address = third.__array_interface__["data"][0]
+    del third  # dropped: the next call writes into its buffer
+    fourth = rt.evaluate(SPGEMM, None, A=t, B=bs[3])
+    assert fourth.__array_interface__["data"][0] == address
+    _close(fourth, a @ bs[3], np.float32)
+    # fed back as the dense operand: the kernel never writes into its own input
+    _close(
+        rt.evaluate(SPGEMM, None, A=SparseTensor.from_dense(a[:20], "csr"), B=fourth[:20]),
+        a[:20] @ (a @ bs[3])[:20],
+        np.float32,
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_misaligned_dense_rows_give_the_same_result(random_dense, dtype):
+    rng = np.random.default_rng(12)
+    a = random_dense(rng, (40, 32), 0.9, dtype)  # each row of B read by ~36 nonzeros
+    width = 64 // np.dtype(dtype).itemsize * 2  # two cache lines a row
+    flat = np.empty(32 * width + 64, dtype)
+    start = (-flat.ctypes.data % 64) // flat.itemsize + 1  # one element past a line
+    b = flat[start : start + 32 * width].reshape(32, width)
+    b[...] = rng.standard_normal((32, width))
+    assert b.ctypes.data % 64
+    t = SparseTensor.from_dense(a, "csr")
+    rt = Runtime(crossover=2.0)
+    for _ in range(2):  # the first call and the bound fast path
+        _close(rt.evaluate(SPGEMM, None, A=t, B=b), a @ b, dtype)
+    (kernel,) = rt.kernels.values()
+    assert kernel.aligned_rows({"A": t, "B": b}, np.dtype(dtype)) == {"B"}
+
+
+@SETTINGS
+@given(
+    m=st.integers(0, 20),
+    k=st.integers(1, 20),
+    width=st.sampled_from([16, 64, 128]),
+    density=st.sampled_from([0.0, 0.2, 1.0]),
+    seed=st.integers(0, 2**16),
+)
+def test_prefetching_kernels_match_dense(m, k, width, density, seed, monkeypatch_module):
+    """Rows prefetched ahead (across row ends, clamped at the last nonzero) change nothing."""
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    a[rng.random((m, k)) >= density] = 0
+    b = rng.standard_normal((k, width)).astype(np.float32)
+    rt = Runtime(crossover=2.0)
+    _close(rt.evaluate(SPGEMM, None, A=SparseTensor.from_dense(a, "csr"), B=b), a @ b, np.float32)
+    (kernel,) = rt.kernels.values()
+    assert "vprefetch" in kernel.source.text.split("def kernel")[1]
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(rtm, "PREFETCH_BYTES", 0)  # prefetch whatever the size
+        yield mp

@@ -3,6 +3,7 @@
 import numpy as np
 from llvmlite import ir
 from numba import int64, njit, types
+from numba.core import cgutils
 from numba.core.errors import RequireLiteralValue
 from numba.cpython.unsafe.numbers import trailing_zeros
 from numba.extending import intrinsic, models, register_model
@@ -208,6 +209,27 @@ def vload(typingctx, arr, offset, count):
         return builder.load(ptr, align=align)
 
     return vt(arr, offset, count), codegen
+
+
+@intrinsic
+def vprefetch(typingctx, arr, offset, count):
+    """Prefetch ``arr[offset:offset + count]`` into the caches: one ``llvm.prefetch`` (read,
+    high locality) per 64-byte line of the row."""
+    n = _literal(count)
+
+    def codegen(context, builder, sig, args):
+        size = context.get_abi_sizeof(context.get_value_type(sig.args[0].dtype))
+        data = context.make_array(sig.args[0])(context, builder, args[0]).data
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        start = builder.bitcast(builder.gep(data, [args[1]]), i8p)
+        for line in range(0, n * size, 64):
+            at = builder.gep(start, [ir.Constant(ir.IntType(64), line)])
+            builder.call(fn, [at, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return types.none(arr, offset, count), codegen
 
 
 @intrinsic

@@ -13,6 +13,7 @@ import functools
 import itertools
 import json
 import math
+import sys
 import time
 import warnings
 import weakref
@@ -52,6 +53,20 @@ REFERENCE_WIDTH = 64
 PARALLEL_MIN_WORK = 200_000
 # Calls remembered for the fast path of `Runtime.evaluate` (cleared when full).
 FAST_ENTRIES = 256
+# A dense operand whose rows a kernel loads as whole vectors is copied to start on a cache
+# line when each row is read by at least ALIGN_REUSE nonzeros on average: a misaligned row
+# straddles lines on every load, and SpMM with L2-resident rows ran 1.8-2x slower for it
+# (dnn_images_1024 and dnn_n1024_l1, widths 64 and 128); at 4-8 reads per row (the graphs,
+# the power-law graph) the copy cost more than it saved. Measured on this machine.
+ALIGN_BYTES = 64
+ALIGN_REUSE = 16
+# Kernels whose dense operand is this large (far past the 2 MiB L2 of a core) prefetch the
+# rows they gather (`codegen.PREFETCH_AHEAD`); with L2-resident rows prefetching cost up to
+# 28% (dnn_images_1024 14-16%, Cora at width 64 28%), measured.
+PREFETCH_BYTES = 16 << 20
+# Outputs from this size up are reused between repeated calls (`Kernel.bind`); smaller ones
+# come from malloc's heap, whose pages stay mapped anyway.
+POOL_BYTES = 1 << 20
 
 
 class DenseFallbackWarning(RuntimeWarning):
@@ -121,28 +136,63 @@ class Kernel:
                 template.append(None)
         fn, size, shape, n = self.fn, max(self.size, 1), self.shape, self.size
         alloc = np.empty if self.source.overwrites else np.zeros
+        # A vector result is the kernel's output array itself: no slice, no reshape.
+        whole = len(shape) == 1 and size == n
+        align = self.aligned_rows(data, dtype)
+        # A large output the kernel overwrites is kept for the next call and reused once the
+        # caller holds no reference to it (nor a view, nor a torch tensor over it): a fresh
+        # one faults its pages in on first write, 1.65-1.9x the cost of writing mapped pages
+        # (measured on 25-51 MB arrays), which is most of a memory-bound SpMM's output cost.
+        spare: list = [None]
+        pooled = self.source.overwrites and size * dtype.itemsize >= POOL_BYTES
 
         def call(tensors):
             args = template.copy()
             for at, name in dense:
                 t = tensors[name]
-                if isinstance(t, torch.Tensor):
-                    t = t.detach().cpu().numpy()
-                args[at] = np.ascontiguousarray(t, dtype=dtype).reshape(-1)
+                if type(t) is not np.ndarray:
+                    t = t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
+                if t.dtype != dtype or not t.flags.c_contiguous:
+                    t = np.ascontiguousarray(t, dtype=dtype)
+                t = t if t.ndim == 1 else t.reshape(-1)
+                args[at] = _line_aligned(t) if name in align else t
             for at, name, kind, level in sparse:
                 t = tensors[name]
-                array = t.vals.astype(dtype, copy=False) if kind == "vals" else None
-                args[at] = getattr(t, kind)[level] if array is None else array
+                if kind == "vals":
+                    v = t.vals
+                    args[at] = v if v.dtype == dtype else v.astype(dtype)
+                else:
+                    args[at] = getattr(t, kind)[level]
             if threads_at is not None:
                 args[threads_at] = numba.get_num_threads()
-            return fn(*args, alloc(size, dtype=dtype))[:n].reshape(shape)
+            out = spare[0]
+            if out is None or sys.getrefcount(out) > 3:  # (spare, out and the argument)
+                out = alloc(size, dtype)
+                if pooled:
+                    spare[0] = out
+            out = fn(*args, out)
+            return out if whole else out[:n].reshape(shape)
 
         return call
+
+    def aligned_rows(self, data: dict, dtype) -> frozenset[str]:
+        """The dense operands to pass cache-line aligned (see ALIGN_REUSE): rows loaded as
+        vectors, a whole number of lines long, each read by many nonzeros."""
+        width = self.source.width
+        if not self.source.rows or (width * np.dtype(dtype).itemsize) % ALIGN_BYTES:
+            return frozenset()
+        nnz = sum(t.nnz for t in data.values() if isinstance(t, SparseTensor))
+        return frozenset(
+            name
+            for name in self.source.rows
+            if nnz >= ALIGN_REUSE * max(1, np.size(data[name]) // width)
+        )
 
     def __call__(self, tensors: dict[str, SparseTensor | np.ndarray]):
         s, shape = self.schedule, self.shape
         dtypes = {_values(t).dtype for t in tensors.values()}
         dtype = dtypes.pop() if len(dtypes) == 1 else np.result_type(*dtypes)
+        align = self.aligned_rows(tensors, dtype)
         args = []
         for kind, name, level in self.source.args:
             t = tensors.get(name)
@@ -153,7 +203,8 @@ class Kernel:
             elif kind == "threads":
                 args.append(numba.get_num_threads())
             elif kind == "dense":  # flat, row-major: the kernel computes offsets
-                args.append(np.ascontiguousarray(t, dtype=dtype).reshape(-1))
+                flat = np.ascontiguousarray(t, dtype=dtype).reshape(-1)
+                args.append(_line_aligned(flat) if name in align else flat)
             elif kind == "vals":
                 args.append(t.vals.astype(dtype, copy=False))
             else:
@@ -229,20 +280,24 @@ class Runtime:
         parallel = bool(self.parallel) if parallel is None else parallel
         operands = {n: t for n, t in tensors.items() if n != codegen.BIAS}
         sigs = tuple(_signature(n, t) for n, t in operands.items())
+        prefetch = any(
+            not isinstance(t, SparseTensor) and t.nbytes >= PREFETCH_BYTES
+            for t in operands.values()
+        )
         # Parsed expressions are cached objects: look them up by identity first (hashing an
         # expression tree on every call costs microseconds), checked against the kernel's own.
-        fast = (id(a), output, parallel, epilogue, sigs)
+        fast = (id(a), output, parallel, epilogue, prefetch, sigs)
         kernel = self.by_id.get(fast)
         if kernel is not None and kernel.schedule.assignment is a:
             return kernel
-        key = (a, output, parallel, epilogue, *sigs)
+        key = (a, output, parallel, epilogue, prefetch, *sigs)
         kernel = self.kernels.get(key)
         if kernel is not None:
             self.by_id[fast] = kernel
         if kernel is None:
             start = time.perf_counter()
             s = schedule(a, [_operand(name, t) for name, t in operands.items()], output)
-            src = codegen.lower(s, parallel=parallel, epilogue=epilogue)
+            src = codegen.lower(s, parallel=parallel, epilogue=epilogue, prefetch=prefetch)
             fn = codegen.load(src)
             kernel = self.kernels[key] = Kernel(s, src, fn, time.perf_counter() - start)
             self.by_id[fast] = kernel
@@ -270,12 +325,16 @@ class Runtime:
         """Run `expression` on `tensors`: the generated kernel, or dense when that is faster."""
         fast = self._fast_key(expression, output, adaptive, tensors)
         hit = self._fast.get(fast) if fast is not None else None
-        if hit is not None and hit[0] is expression and all(r() is tensors[n] for n, r in hit[3]):
-            call, threads = hit[1], hit[2]
-            if threads > 1 and numba.get_num_threads() != threads:
-                numba.set_num_threads(threads)
-            self.paths["sparse"] += 1
-            return call(tensors)
+        if hit is not None and hit[0] is expression:
+            for name, ref in hit[3]:
+                if ref() is not tensors[name]:
+                    break
+            else:
+                call, threads = hit[1], hit[2]
+                if threads > 1 and numba.get_num_threads() != threads:
+                    numba.set_num_threads(threads)
+                self.paths["sparse"] += 1
+                return call(tensors)
         a = _parse(expression) if isinstance(expression, str) else expression
         data = {name: _operand_data(name, t) for name, t in tensors.items()}
         missing = sorted({acc.tensor for acc in a.accesses()} - set(data))
@@ -319,21 +378,23 @@ class Runtime:
         return kernel(data)
 
     def _fast_key(self, expression, output, adaptive: bool, tensors: dict) -> tuple | None:
-        """A key for repeated calls: the same expression object, output, sparse tensor objects
-        (by identity, checked through weak references) and dense shapes, dtypes and threads.
-        None when an operand is something else (torch sparse layouts are converted first)."""
-        parts = [id(expression), output, adaptive, self.crossover, id(self.by_width)]
-        parts.append(torch.get_num_threads())  # (a new crossover above decides anew)
-        for name, t in tensors.items():
+        """A key for repeated calls: the same expression object, output, operand names, sparse
+        tensor objects (by identity, checked through weak references), dense shapes and
+        dtypes, and threads. None when an operand is something else (torch sparse layouts are
+        converted first). Built on every call, so kept to tuple appends."""
+        key = [id(expression), output, adaptive, self.crossover, id(self.by_width)]
+        key.append(torch.get_num_threads())  # (a new crossover above decides anew)
+        key += tensors
+        for t in tensors.values():
             cls = type(t)
             if cls is SparseTensor:
-                parts += (name, id(t))
+                key.append(id(t))
             elif cls is np.ndarray or (isinstance(t, torch.Tensor) and t.layout == torch.strided):
-                parts += (name, t.shape, t.dtype)
+                key += (t.shape, t.dtype)
             else:
                 return None
         try:
-            return tuple(parts) if hash(output) is not None else None
+            return tuple(key) if hash(output) is not None else None
         except TypeError:
             return None
 
@@ -418,6 +479,17 @@ def _signature(name: str, t: SparseTensor | np.ndarray) -> tuple:
     if isinstance(t, SparseTensor):
         return (name, t.format, t.shape, tuple(t.level_sizes()))
     return (name, t.shape)
+
+
+def _line_aligned(a: np.ndarray) -> np.ndarray:
+    """Flat `a` starting on a cache line: itself when it does, else an aligned copy."""
+    if a.ctypes.data % ALIGN_BYTES == 0:
+        return a
+    buf = np.empty(a.size + ALIGN_BYTES // a.itemsize, a.dtype)
+    start = (-buf.ctypes.data % ALIGN_BYTES) // a.itemsize
+    out = buf[start : start + a.size]
+    out[...] = a
+    return out
 
 
 def _values(t: SparseTensor | np.ndarray) -> np.ndarray:
