@@ -12,6 +12,11 @@ the full-sequence forward of every action (before) against the cached-prefix bat
     python benchmarks/selfplay_bench.py [--quick] [--iterations 5] [--budget 1000] [--workers 2]
         [--seeds 0 1 2] [--eval-every 5]
 
+    python benchmarks/selfplay_bench.py --tune DOMAIN CHECKPOINT [--tune-grid 0,0.25 1,0.25]
+
+`--tune` measures search settings (value weight, uniform prior mix) on held-out conjectures
+that a trained checkpoint draws, never on the evaluation theorems.
+
 Each (domain, hindsight, seed) run is one process; `--workers` of them run at a time. Checkpoints go
 to `--ckpt` (resumable: a rerun continues each run from its last finished iteration), and
 bench.json is rewritten every 30 s from whatever iterations have finished, so a partial run
@@ -38,7 +43,7 @@ from aether.io import write_json
 from aether.minimo import selfplay
 from aether.minimo.conjecture import CompletionEngine
 from aether.minimo.domain import load_domain, load_evalset
-from aether.minimo.model import ModelScorer, new_model
+from aether.minimo.model import MinimoModel, ModelScorer, new_model
 from aether.minimo.params import SelfplayParams
 from aether.minimo.search import prove, prove_many
 
@@ -104,6 +109,48 @@ def speed(domain: str, params: dict, budget: int = 300) -> dict:
         out[f"cpu_ms_per_node_{name}"] = round(1000 * (time.process_time() - cpu) / nodes, 2)
         out["nodes"] = nodes
     return out
+
+
+HELD_OUT_SEED = 10_000  # conjectures for tuning are drawn apart from every run's own
+
+
+def tune(domain: str, checkpoint: str, params: dict, n: int, budget: int, grid: list) -> list:
+    """Search settings measured on held-out conjectures of a trained model (never on the
+    evaluation theorems): the model, conditioned on "hard", draws `n` distinct conjectures
+    with a seed no run uses; each (value_weight, prior_mix) of `grid` searches all of them
+    at `budget` nodes. Rows: the fraction proved and the mean nodes spent per proof."""
+    torch.set_num_threads(1)
+    p = SelfplayParams(**{**params, "domains": [domain]})
+    model = MinimoModel.from_state(selfplay.load(Path(checkpoint))["model"]).eval()
+    engine = CompletionEngine(load_domain(domain), p.conjecture_depth)
+    rng = np.random.default_rng(HELD_OUT_SEED)
+    held_out = selfplay.conjecture(
+        engine, model.next_token("hard"), n, rng, quantified=p.quantified
+    )
+    rows = []
+    for value_weight, mix in grid:
+        scorer = ModelScorer(model, 1, p.prior_temperature, mix, value_weight)
+        start = time.perf_counter()
+        results = [prove(domain, c, budget, scorer) for c in held_out]
+        proved = [r for r in results if r.proved]
+        rows.append(
+            {
+                "kind": "tune",
+                "domain": domain,
+                "checkpoint": checkpoint,
+                "conjectures": len(held_out),
+                "budget": budget,
+                "value_weight": value_weight,
+                "prior_mix": mix,
+                "proved_fraction": len(proved) / len(held_out),
+                "mean_nodes_per_proof": float(np.mean([r.expansions for r in proved]))
+                if proved
+                else None,
+                "seconds": round(time.perf_counter() - start, 1),
+            }
+        )
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
 
 
 def run_dir(ckpt: str, domain: str, hindsight: bool, seed: int) -> Path:
@@ -174,7 +221,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--prior-temperature", type=float, default=1.0)
     ap.add_argument("--prior-mix", type=float, default=0.25)
-    ap.add_argument("--value-weight", type=float, default=0.0)
+    ap.add_argument("--value-weight", type=float, default=0.5)
     ap.add_argument("--eval-every", type=int, default=5, help="1: every iteration, 0 too")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--workers", type=int, default=2)
@@ -185,6 +232,11 @@ def main() -> None:
     ap.add_argument("--collect", action="store_true", help="only rebuild --out from --ckpt")
     ap.add_argument("--note", default="", help="what was run, in words (kept in the JSON)")
     ap.add_argument("--merge", nargs="*", default=[], help="JSON files whose rows to keep")
+    ap.add_argument("--tune", nargs=2, metavar=("DOMAIN", "CHECKPOINT"), help="tune search")
+    ap.add_argument("--tune-grid", nargs="+", default=["0,0.25", "0.5,0.25", "1,0.25", "0.5,0"])
+    ap.add_argument("--tune-conjectures", type=int, default=48)
+    ap.add_argument("--tune-budget", type=int, default=300)
+    ap.add_argument("--no-quantified", action="store_true", help="conjectures as drawn")
     ap.add_argument("--ckpt", default="/tmp/aether-selfplay-bench", help="checkpoint directory")
     args = ap.parse_args()
     params = {
@@ -200,11 +252,17 @@ def main() -> None:
         "prior_temperature": args.prior_temperature,
         "prior_mix": args.prior_mix,
         "value_weight": args.value_weight,
+        "quantified": not args.no_quantified,
     }
     if args.quick:
         params.update(iterations=2, conjectures=16, conjecture_budget=100, eval_budget=100)
         params["train_steps"] = 30
     budget = params["eval_budget"]
+    if args.tune:
+        grid = [tuple(float(x) for x in g.split(",")) for g in args.tune_grid]
+        rows = tune(*args.tune, params, args.tune_conjectures, args.tune_budget, grid)
+        write_json(Path(args.out), {"machine": _machine(), "note": args.note, "rows": rows})
+        return
 
     fixed: list[dict] = []  # uniform rows and speed rows
     for path in args.merge:  # rows of earlier runs (uniform, speed) kept as they are

@@ -1,14 +1,18 @@
 """Constrained conjecturing: every sampled conjecture is well-formed and well-typed."""
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aether.minimo import terms as T
 from aether.minimo.conjecture import (
     EOS,
     CompletionEngine,
     random_logits,
+    sample_conjecture,
     sample_conjectures,
+    vacuous,
 )
 from aether.minimo.domain import DOMAINS, load_domain
 
@@ -52,3 +56,26 @@ def test_sampling_is_reproducible_and_diverse():
     a = sample_conjectures(dom, 200, seed=3)
     assert a == sample_conjectures(dom, 200, seed=3)
     assert len(set(a)) > 20
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_quantified_decoding_opens_every_conjecture_with_a_quantifier(domain):
+    dom, engine = load_domain(domain), ENGINES[domain]
+    rng = np.random.default_rng(1)
+    texts = [
+        sample_conjecture(engine, random_logits(engine, 5), rng, quantified=True) for _ in range(30)
+    ]
+    for text in texts:
+        statement = dom.proposition(text)
+        assert statement.tag == T.PI and statement.dom in engine.binder_types, text
+    assert {tok for states in [engine.start(True)] for tok in engine.valid(states)} == {"["}
+
+
+def test_vacuous_quantifiers_are_recognised():
+    dom, engine = load_domain("groups"), ENGINES["groups"]
+    assert vacuous(dom.proposition("[('x0 : G) -> (= id id)]"), engine.binder_types)
+    assert vacuous(dom.proposition("[('x0 : G) -> [('x1 : G) -> (= 'x0 id)]]"), engine.binder_types)
+    assert not vacuous(
+        dom.proposition("[('x0 : G) -> [(= 'x0 id) -> (= (op 'x0 'x0) id)]]"),
+        engine.binder_types,
+    )

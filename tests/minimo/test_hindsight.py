@@ -5,7 +5,13 @@ import numpy as np
 from aether.minimo.actions import Prover
 from aether.minimo.conjecture import CompletionEngine
 from aether.minimo.domain import load_domain
-from aether.minimo.hindsight import conjecture_tokens, examples, relabel
+from aether.minimo.hindsight import (
+    conjecture_tokens,
+    examples,
+    proof_goals,
+    relabel,
+    relabeled_goals,
+)
 from aether.minimo.search import ActionNode, GoalNode, SearchResult, SearchTree, prove
 
 STATEMENT = "[('A : prop) -> ('B : prop) -> 'A -> (and 'A 'B)]"  # false: B is not given
@@ -81,3 +87,21 @@ def test_relabeled_theorems_from_a_real_search_are_closed_and_check():
     for t in found:
         assert dom.check_proof(dom.proposition(t.statement), dom.parse(t.proof))
         assert t.logprob <= 0
+
+
+def test_policy_learns_the_relabeled_proofs_each_goal_once():
+    # an unprovable conjecture: its tree is full of solved goals, few of them on the proofs
+    # of the theorems relabeling keeps
+    result = prove("propositional_logic", "[('A : prop) -> ('B : prop) -> (or 'A 'B)]", 300)
+    tree = result.tree
+    picks = relabeled_goals(result, limit=3)
+    assert [t for _, t in picks] == relabel(result, limit=3)
+    policy, values = examples(result, True, [i for i, _ in picks])
+    on_proofs = {tree.goals[k].text for i, _ in picks for k in proof_goals(tree, i)}
+    assert policy and {g for g, _, _ in policy} <= on_proofs
+    assert len({g for g, _, _ in policy}) == len(policy)
+    for goal, actions, target in policy:  # the action that solved it, among its actions
+        node = next(g for g in tree.goals if g.text == goal)
+        assert actions[target] == tree.actions[node.solved_by].action.text
+    solved = sum(g.solved_by >= 0 and g.text is not None for g in tree.goals)
+    assert len(policy) < solved and [v for _, v in values].count(1) == solved

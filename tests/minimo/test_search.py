@@ -144,3 +144,38 @@ def test_search_on_sampled_conjectures_never_proves_a_false_ground_equation():
                 checker = dom.checker()
                 assert checker.evaluate(a) is checker.evaluate(b)
     assert proved > 0
+
+
+class PreferTarget:
+    """Uniform priors; the value says a goal whose target is its `k`-th hypothesis is likely
+    provable and every other goal is not."""
+
+    def __init__(self, k):
+        self.k = k
+
+    def policy(self, goal, actions):
+        return np.ones(len(actions))
+
+    def value(self, goal):
+        hyps, target = goal.split("|- ")
+        names = [h.split(" :")[0] for h in hyps.split(", ") if h]
+        return 0.9 if len(names) > self.k and target == names[self.k] else 0.1
+
+
+def test_value_guided_search_prefers_the_child_with_the_higher_value_when_priors_tie():
+    # at A, B |- (or A B) the search may try or_il (leaves A) or or_ir (leaves B), neither
+    # provable: the priors tie, so the value alone decides where the visits go
+    statement = "[('A : prop) -> ('B : prop) -> (or 'A 'B)]"
+
+    def visits(scorer):
+        tree = prove("propositional_logic", statement, 80, scorer).tree
+        goal = next(  # A, B |- (or A B)
+            g for g in tree.goals if len(g.goal.hyps) == 2 and g.text.startswith("A")
+        )
+        assert goal.text.split("|- ")[1].startswith("(or ")
+        return {tree.actions[a].action.text: int(tree.visits[a]) for a in goal.children}
+
+    left, right, flat = visits(PreferTarget(0)), visits(PreferTarget(1)), visits(UniformScorer())
+    assert left["apply or_il"] > 2 * left["apply or_ir"]
+    assert right["apply or_ir"] > 2 * right["apply or_il"]
+    assert abs(flat["apply or_il"] - flat["apply or_ir"]) <= 1

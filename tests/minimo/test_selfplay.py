@@ -132,12 +132,20 @@ def test_hindsight_theorems_are_distinct_likeliest_and_not_conjectures():
 def test_conjecturing_draws_again_until_distinct_and_evaluation_schedule():
     import numpy as np
 
-    from aether.minimo.conjecture import CompletionEngine, uniform_logits
+    from aether.minimo.conjecture import CompletionEngine, uniform_logits, vacuous
     from aether.minimo.domain import load_domain
 
     engine = CompletionEngine(load_domain("propositional_logic"), 2)
     drawn = selfplay.conjecture(engine, uniform_logits(engine), 5, np.random.default_rng(0))
     assert len(drawn) == len(set(drawn)) == 5
+    groups = CompletionEngine(load_domain("groups"), 3)
+    rng = np.random.default_rng(0)
+    quantified = selfplay.conjecture(groups, uniform_logits(groups), 20, rng, quantified=True)
+    assert len(quantified) == 20
+    for text in quantified:  # each about every object it names, none about `id` alone
+        statement = groups.domain.proposition(text)
+        assert text.startswith("[('x0 : G) ->")
+        assert not vacuous(statement, groups.binder_types)
 
     every = SelfplayParams(**TINY)
     assert [selfplay.evaluated(k, every) for k in range(3)] == [True, True, True]

@@ -104,8 +104,21 @@ class CompletionEngine:
                     depth[ty], changed = d, True
         return depth
 
-    def start(self) -> frozenset[Stack]:
-        return frozenset({(("term", T.PROP, (), self.max_depth),)})
+    def start(self, quantified: bool = False) -> frozenset[Stack]:
+        """The empty prefix; `quantified` keeps only the alternatives that open with a
+        quantifier over one of the domain's types (a statement about every object, as the
+        domain's theorems are, rather than about its few constants)."""
+        whole = ("term", T.PROP, (), self.max_depth)
+        if not quantified:
+            return frozenset({(whole,)})
+        starts = frozenset(
+            (*follow, ("lit", tok))
+            for tok, follow in self._expand(whole)
+            if tok == "[" and follow[-2] == ("lit", self._var(0))
+        )
+        if not starts:
+            raise ValueError(f"{self.domain.name} has no quantifier within depth {self.max_depth}")
+        return starts
 
     def _md(self, ty: Term, ctx: tuple) -> int:
         return self.min_depth(ty, frozenset(t for _, t in ctx))
@@ -200,10 +213,15 @@ def detokenize(tokens: Sequence[str]) -> str:
 
 
 def sample_conjecture(
-    engine: CompletionEngine, logits: NextToken, rng: np.random.Generator, temperature: float = 1.0
+    engine: CompletionEngine,
+    logits: NextToken,
+    rng: np.random.Generator,
+    temperature: float = 1.0,
+    quantified: bool = False,
 ) -> str:
-    """Draw one conjecture: at each step the model's logits, masked to the valid tokens."""
-    states, tokens = engine.start(), []
+    """Draw one conjecture: at each step the model's logits, masked to the valid tokens (and,
+    with `quantified`, to statements that open with a quantifier)."""
+    states, tokens = engine.start(quantified), []
     while True:
         mask = engine.mask(states)
         z = np.asarray(logits(tokens), dtype=float) / temperature
@@ -214,6 +232,21 @@ def sample_conjecture(
             return detokenize(tokens)
         tokens.append(tok)
         states = engine.advance(states, tok)
+
+
+def vacuous(statement: Term, binder_types: list[Term]) -> bool:
+    """Does the statement quantify over an object it never mentions ([('x0 : G) -> (= id id)]
+    says nothing about 'x0)?"""
+    todo = [statement]
+    while todo:
+        t = todo.pop()
+        if t.tag == T.PI:
+            if any(t.dom is b for b in binder_types) and not T.uses_bvar(t.body):
+                return True
+            todo += [t.dom, t.body]
+        elif t.tag == T.APP:
+            todo += [t.head, *t.args]
+    return False
 
 
 def uniform_logits(engine: CompletionEngine) -> NextToken:

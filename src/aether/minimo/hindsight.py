@@ -8,6 +8,7 @@ kernel re-checks the pair before it counts. The same trees yield the prover's tr
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aether.minimo import terms as T
@@ -84,6 +85,11 @@ def relabel(result: SearchResult, limit: int = 8) -> list[Relabeled]:
     """Up to `limit` kernel-checked standalone theorems from the solved goals of a search tree
     (the root excluded: it is the conjecture itself), hardest (least likely proof) first,
     one per distinct statement."""
+    return [t for _, t in relabeled_goals(result, limit)]
+
+
+def relabeled_goals(result: SearchResult, limit: int = 8) -> list[tuple[int, Relabeled]]:
+    """`relabel`'s theorems with the index of the goal each was read off."""
     tree, domain = result.tree, result.prover.domain
     solved = [i for i, g in enumerate(tree.goals) if i > 0 and g.solved_by >= 0]
     solved.sort(key=lambda i: proof_logprob(tree, i))
@@ -95,7 +101,7 @@ def relabel(result: SearchResult, limit: int = 8) -> list[Relabeled]:
         if stmt.sk in seen or not domain.check_proof(stmt, proof):
             continue
         seen.add(stmt.sk)
-        out.append(Relabeled(show(stmt), domain.show(proof), proof_logprob(tree, i)))
+        out.append((i, Relabeled(show(stmt), domain.show(proof), proof_logprob(tree, i))))
     return out
 
 
@@ -141,21 +147,27 @@ def _tokens(t: Term, names: list[str | None], binders: set[Term]) -> list[str]:
 
 
 def examples(
-    result: SearchResult, hindsight: bool, max_negatives: int = 32
+    result: SearchResult, hindsight: bool, relabeled: Sequence[int] = (), max_negatives: int = 32
 ) -> tuple[list[tuple[str, list[str], int]], list[tuple[str, int]]]:
     """Policy examples (goal, actions, index of the action that solved it) and value examples
     (goal, proved?) from one search. Without hindsight only the proof of the root counts as
-    success; with it, every goal the search solved does."""
+    success. With it, every goal the search solved is a value example, and the policy learns
+    the proofs of the root and of the relabeled theorems (goal indices from `relabeled_goals`),
+    each goal once: the many one-step closings every tree is full of (a `false` from two
+    contradictory hypotheses) would otherwise be most of what the policy sees."""
     tree = result.tree
+    proof = proof_goals(tree) if tree.goals[0].solved_by >= 0 else []
     if hindsight:
         good = [i for i, g in enumerate(tree.goals) if g.solved_by >= 0]
+        taught = [*proof, *(k for i in relabeled for k in proof_goals(tree, i))]
     else:
-        good = proof_goals(tree) if tree.goals[0].solved_by >= 0 else []
-    policy = []
-    for i in good:
+        good = taught = proof
+    policy, seen = [], set()
+    for i in taught:
         g = tree.goals[i]
         kids = [int(a) for a in g.children]
-        if len(kids) > 1 and g.text is not None:
+        if len(kids) > 1 and g.text is not None and g.text not in seen:
+            seen.add(g.text)
             texts = [tree.actions[a].action.text for a in kids]
             policy.append((g.text, texts, kids.index(g.solved_by)))
     good_set = set(good)

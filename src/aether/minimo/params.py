@@ -17,6 +17,10 @@ class SelfplayParams(Section):
     seed: int = Field(0, ge=0)
     conjectures: int = Field(24, ge=1, le=10_000, description="conjectures sampled per iteration")
     conjecture_depth: int = Field(4, ge=1, le=8)
+    quantified: bool = Field(
+        True,
+        description="conjectures open with a quantifier and use every variable they quantify",
+    )
     conjecture_budget: int = Field(200, ge=1, description="search expansions per conjecture")
     eval_budget: int = Field(200, ge=1, description="search expansions per evaluation theorem")
     hindsight: bool = True
@@ -34,7 +38,11 @@ class SelfplayParams(Section):
     )
     prior_mix: float = Field(0.5, ge=0.0, le=1.0, description="weight of the uniform prior")
     value_weight: float = Field(
-        0.0, ge=0.0, le=1.0, description="trust in the value head (0: every goal 1/2)"
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="trust in the value head (0: every goal 1/2); 0.5 measured on held-out "
+        "conjectures (benchmarks/selfplay_bench.py --tune)",
     )
     eval_every: int = Field(
         1, ge=1, le=100, description="evaluate every n-th iteration and the last (1: all, 0 too)"

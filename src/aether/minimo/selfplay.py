@@ -1,4 +1,5 @@
-"""The self-play loop: each iteration the conjecturer proposes distinct "hard" conjectures, the
+"""The self-play loop: each iteration the conjecturer proposes distinct "hard" conjectures
+(quantified over the domain's objects, by constrained decoding, unless switched off), the
 prover (MCTS guided by the same model) attacks them, hindsight relabeling turns what every
 search tree did prove into extra theorems, everything proved is labelled hard / easy / trivial
 by the log-probability of its proof under the current policy (terciles of all the
@@ -26,7 +27,7 @@ import torch
 
 from aether import io
 from aether.minimo import hindsight as H
-from aether.minimo.conjecture import CompletionEngine, NextToken, sample_conjecture
+from aether.minimo.conjecture import CompletionEngine, NextToken, sample_conjecture, vacuous
 from aether.minimo.domain import DOMAINS, Domain, load_domain, load_evalset
 from aether.minimo.model import TAGS, Batch, MinimoModel, ModelScorer, new_model
 from aether.minimo.params import SelfplayParams
@@ -65,9 +66,9 @@ def play(
     lp = H.proof_logprob(r.tree, 0) if r.proved else None
     if not learn:
         return Played(statement, r.proved, r.proof_text(), lp, [], [], [])
-    policy, value = H.examples(r, hindsight)
-    relabeled = H.relabel(r, limit) if hindsight else []
-    return Played(statement, r.proved, r.proof_text(), lp, policy, value, relabeled)
+    picks = H.relabeled_goals(r, limit) if hindsight else []
+    policy, value = H.examples(r, hindsight, [i for i, _ in picks])
+    return Played(statement, r.proved, r.proof_text(), lp, policy, value, [t for _, t in picks])
 
 
 def verify(domain: str, p: Played) -> Played:
@@ -144,15 +145,25 @@ def tag(logprob: float, thresholds: tuple[float, float]) -> str:
 
 
 def conjecture(
-    engine: CompletionEngine, draw: NextToken, n: int, rng: np.random.Generator, tries: int = 4
+    engine: CompletionEngine,
+    draw: NextToken,
+    n: int,
+    rng: np.random.Generator,
+    tries: int = 8,
+    quantified: bool = False,
 ) -> list[str]:
     """Up to `n` distinct conjectures, from at most `tries` * `n` draws: a conjecturer that
-    repeats itself still gets `n` searches per iteration."""
+    repeats itself still gets `n` searches per iteration. With `quantified`, each opens with
+    a quantifier (constrained decoding) and a draw that quantifies over an object it never
+    mentions is drawn again: the domain's theorems are about all its objects, and a
+    conjecturer left alone mostly states facts about its one or two constants."""
     out: dict[str, None] = {}
     for _ in range(tries * n):
         if len(out) == n:
             break
-        out[sample_conjecture(engine, draw, rng)] = None
+        text = sample_conjecture(engine, draw, rng, quantified=quantified)
+        if not (quantified and vacuous(engine.domain.proposition(text), engine.binder_types)):
+            out[text] = None
     return list(out)
 
 
@@ -238,7 +249,9 @@ def iterate(state: dict[str, Any], domain: str, params: SelfplayParams) -> dict[
 
     # 1. conjecture, aiming at "hard"
     model.eval()
-    conjectures = conjecture(engine, model.next_token("hard"), params.conjectures, rng)
+    conjectures = conjecture(
+        engine, model.next_token("hard"), params.conjectures, rng, quantified=params.quantified
+    )
     # 2. prove, with the model as the search's prior and value
     played = play_all(
         domain, conjectures, params.conjecture_budget, scorer(model, params, k > 1),
