@@ -693,8 +693,9 @@ def paid(cache: Path) -> dict[str, Any]:
 def merge(args) -> None:
     """Rows of several runs (e.g. lanes run as separate processes) into one bench.json; the
     first file gives machine and versions; a (task, method) row is taken from the first file
-    that has it completed. Runs against a served model (`lm_endpoint` set) are kept apart
-    under `served_runs`, never mixed with the embedded model's rows."""
+    that has it completed, and one completed nowhere carries the last file's status (the
+    latest attempt). Runs against a served model (`lm_endpoint` set) are kept apart under
+    `served_runs`, never mixed with the embedded model's rows."""
     from aether import io
 
     docs = [json.loads(Path(f).read_text()) for f in args.merge]
@@ -704,7 +705,7 @@ def merge(args) -> None:
     for doc in docs:
         for r in doc.get("rows", []):
             key = (r["task"], r["optimizer"])
-            if key not in rows or ("test_score" in r and "test_score" not in rows[key]):
+            if key not in rows or "test_score" not in rows[key]:
                 rows[key] = r
     tasks = list(dict.fromkeys(t for t, _ in rows))
     chance = chance_levels(

@@ -16,7 +16,7 @@ WORDS = {"good": "positive", "great": "positive", "bad": "negative", "awful": "n
 def sentiment_script(prompt: str, decoding: Decoding, rollout: int) -> str:
     """Right only when the instruction mentions sentiment, or a demo shows the label set."""
     if prompt.startswith("Here are examples"):
-        return " Short reviews labelled by their sentiment."
+        return " label short reviews by their sentiment."
     if prompt.startswith("Write an instruction"):
         k = int(re.findall(r"Instruction (\d+):", prompt)[-1])
         return [

