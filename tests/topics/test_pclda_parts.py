@@ -16,11 +16,12 @@ def _draw(nwk: np.ndarray, beta: float, step: int):
     return phi, mass, blocks
 
 
-@pytest.mark.parametrize("beta", [0.01, 0.3])
+@pytest.mark.parametrize("beta", [0.01, 0.3, 1.5])
 def test_phi_is_a_dirichlet_draw_per_topic(beta):
     """Each column Φ_k ~ Dirichlet(β + n_k·): its mean is (β + n_kw) / Σ_w (β + n_kw), and
-    its variance that of a Beta marginal, for zero counts (shape β < 1, the flushed path
-    included) as well as nonzero ones."""
+    its variance that of a Beta marginal, for zero counts (shape β < 1 by the GS method, with
+    p ** (1/β) by squaring at β = 0.01 = 1/100, by exp/log at 0.3, the flushed path included;
+    shape β >= 1 by Marsaglia-Tsang) as well as nonzero ones."""
     nwk = np.array([[0, 5], [3, 0], [0, 0], [7, 1], [0, 0], [1, 2]], dtype=np.int32)
     draws = np.array([_draw(nwk, beta, step)[0] for step in range(6000)])
     a = nwk + beta
@@ -31,6 +32,14 @@ def test_phi_is_a_dirichlet_draw_per_topic(beta):
     assert np.all(np.abs(draws.mean(axis=0) - mean) < 5 * se + 1e-12)
     light = a >= 0.3  # the sample variance of a Gamma(0.01)-based entry is too heavy-tailed
     assert np.allclose(draws.var(axis=0)[light], var[light], rtol=0.15)
+
+
+def test_integral_inverse_only_for_reciprocals_of_integers():
+    assert pclda.integral_inverse(0.01) == 100
+    assert pclda.integral_inverse(0.05) == 20
+    assert pclda.integral_inverse(0.5) == 2
+    assert pclda.integral_inverse(0.3) == 0
+    assert pclda.integral_inverse(1.0) == 0
 
 
 def test_phi_masses_and_block_sums_are_its_rows():

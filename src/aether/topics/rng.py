@@ -17,7 +17,6 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
-_EPS = 2.0**-54
 
 # Purposes keep the streams of different steps apart.
 INIT, Z_STEP, PHI_STEP, HELDOUT = 1, 2, 3, 4
@@ -54,9 +53,8 @@ def gamma(shape: float, stream: np.uint64, counter: int) -> tuple[float, int]:
     matrix, shape beta): Ahrens & Dieter's GS method, which needs no normal draws.
     """
     if shape < 1.0:
-        return gamma_gs(
-            shape, (1.0 + shape / math.e) * uniform(stream, counter), stream, counter + 1
-        )
+        p = (1.0 + shape / math.e) * uniform(stream, counter)
+        return gamma_gs(shape, p, uniform(stream, counter + 1), stream, counter + 2)
     d = shape - 1.0 / 3.0
     c = 1.0 / math.sqrt(9.0 * d)
     while True:
@@ -74,27 +72,25 @@ def gamma(shape: float, stream: np.uint64, counter: int) -> tuple[float, int]:
 
 
 @njit(cache=True)
-def gamma_gs(shape: float, p: float, stream: np.uint64, counter: int) -> tuple[float, int]:
-    """Ahrens & Dieter's GS method for shape < 1, given its first proposal p = b·U.
+def gamma_gs(
+    shape: float, p: float, u: float, stream: np.uint64, counter: int
+) -> tuple[float, int]:
+    """Ahrens & Dieter's GS method for shape < 1, given its first proposal p = b·U and that
+    proposal's acceptance uniform u; a rejection continues from the stream at `counter`.
 
-    Taking p as an argument lets a caller look at it first: PC-LDA's Φ step flushes a draw
-    to zero when p alone already shows that it is below 2**-54.
+    Taking (p, u) as arguments lets a caller draw them for a whole row at once and come here
+    only when the cheap test fails: PC-LDA's Φ step does this for the zero counts.
     """
     b = 1.0 + shape / math.e
     while True:
         if p <= 1.0:
             x = math.exp(math.log(p) / shape)
-            if x < _EPS:  # exp(-x) rounds to 1 > every uniform: accept, skip the draw
-                return x, counter
-            u = uniform(stream, counter)
-            counter += 1
             if u <= 1.0 - x or u <= math.exp(-x):
                 return x, counter
         else:
             x = -math.log((b - p) / shape)
-            u = uniform(stream, counter)
-            counter += 1
             if u <= x ** (shape - 1.0):
                 return x, counter
         p = b * uniform(stream, counter)
-        counter += 1
+        u = uniform(stream, counter + 1)
+        counter += 2
