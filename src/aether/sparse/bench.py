@@ -1,13 +1,14 @@
 """Benchmark cases: the generated kernels and models side by side with torch.sparse.
 
 Each case times ours, torch.sparse (COO and CSR; the faster counts), dense torch and scipy
-where they apply, in this process, as the median of `repeats` runs after a warm-up, and
-returns one row. Used by benchmarks/sparse_bench.py and the `sparse` stage.
+where they apply, in this process, as the median per-call time of `repeats` runs (each at
+least 10 ms of repeated calls) after a warm-up, and returns one row. Used by benchmarks/sparse_bench.py and the `sparse` stage.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import platform
 import time
@@ -38,15 +39,24 @@ warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitl
 
 @dataclass(frozen=True)
 class Timer:
+    """The median per-call time of `repeats` runs after a warm-up. A run repeats the call until
+    it lasts at least `min_run_s` (timeit's autorange): timed one call at a time, a case of
+    10-100 us changed its speedup up to 2.3x between two runs of the benchmark."""
+
     repeats: int = 5
+    min_run_s: float = 0.01
 
     def __call__(self, fn: Callable[[], object]) -> float:
         fn()  # warm-up: compilation and caches
+        start = time.perf_counter()
+        fn()
+        number = max(1, min(10_000, math.ceil(self.min_run_s / (time.perf_counter() - start))))
         times = []
         for _ in range(self.repeats):
             start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
+            for _ in range(number):
+                fn()
+            times.append((time.perf_counter() - start) / number)
         return float(np.median(times))
 
 
