@@ -2,7 +2,8 @@
 
 Each case times ours, torch.sparse (COO and CSR; the faster counts), dense torch and scipy
 where they apply, in this process, as the median per-call time of `repeats` runs (each at
-least 10 ms of repeated calls) after a warm-up, and returns one row. Used by benchmarks/sparse_bench.py and the `sparse` stage.
+least 10 ms of repeated calls) after a warm-up, and returns one row. Used by
+benchmarks/sparse_bench.py and the `sparse` stage.
 """
 
 from __future__ import annotations
