@@ -741,7 +741,8 @@ def main() -> None:
     parser.add_argument("--budget-min", type=float, default=0, help="start no task after this")
     parser.add_argument("--dspy-adapter", choices=sorted(ADAPTERS), default="json")
     parser.add_argument("--dspy-grace-min", type=float, default=12, help="DSPy lane's extra")
-    parser.add_argument("--prepared", type=Path, default=REPO / "data" / "prepared")
+    # Not data/prepared: that is the prepare stage's DVC output, which a benchmark must not touch.
+    parser.add_argument("--prepared", type=Path, default=REPO / "data" / "bench" / "prepared")
     parser.add_argument("--out", type=Path, default=REPO / "reports" / "mipro" / "bench.json")
     parser.add_argument(
         "--ablations", nargs="+", choices=ABLATIONS, help="measure these switches beyond DSPy"

@@ -1,6 +1,6 @@
 """Benchmark the sparse compiler against torch.sparse, dense torch and scipy.sparse.
 
-    python benchmarks/sparse_bench.py [--quick] [--data-dir data] [--threads 1]
+    python benchmarks/sparse_bench.py [--quick] [--data-dir data/bench] [--threads 1]
 
 Every case runs in this process, median of >= 5 runs after a warm-up, with torch and the
 generated kernels on the same thread count. Prints a table and writes reports/sparse/bench.json.
@@ -141,7 +141,8 @@ def table(result: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a few cases, for a short run")
-    parser.add_argument("--data-dir", type=Path, default=Path("data"))
+    # Not data/: data/prepared is the prepare stage's DVC output, which a benchmark must not touch.
+    parser.add_argument("--data-dir", type=Path, default=Path("data") / "bench")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", type=Path, default=Path("reports/sparse/bench.json"))

