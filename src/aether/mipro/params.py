@@ -27,7 +27,8 @@ class LMParams(Section):
     max_concurrency: int = Field(4, ge=1, le=256)
     n_threads: int = Field(1, ge=1, le=256)  # >1 spin-waits badly on a shared machine
     instances: int = Field(1, ge=1, le=16)  # embedded: contexts for parallel calls
-    batch: int = Field(1, ge=1, le=64)  # embedded: concurrent calls decoded together
+    batch: int = Field(1, ge=1, le=64)  # embedded: decode concurrent calls together (see
+    # aether.mipro.lm.batched: slower on 2 CPU cores, so off)
 
 
 class MiproParams(Section):

@@ -1,17 +1,20 @@
 """The embedded model with batched decoding: calls that arrive together (an evaluation's
 threads) are decoded together in one llama.cpp context, one sequence id each.
 
-A step of a 135M model on 2 cores costs nearly the same for one sequence as for eight (the
-weights are read once per step either way), so eight concurrent calls decoded together
-finish sooner than eight in a row: `benchmarks/lm_batch_bench.py` measures it. A worker
-thread owns the context: it takes up to `batch` queued calls, prefills all their prompts in
-one `llama_decode`, then decodes one token per live sequence per step, each sequence with its
-own sampler (greedy, or the same top-k / top-p / min-p / temperature chain and seed rule as
-`LlamaCppLM`), stop strings and token limit.
+Off by default (`mipro.lm.batch: 1`) because it does not pay here: on this machine's 2 quiet
+cores, 16 MIPRO-like calls took 5.6-6.0 s one at a time through `LlamaCppLM` and 7.0-7.4 s
+decoded 8 at a time (0.76-0.86x; `benchmarks/lm_batch_bench.py`, `reports/mipro/lm_batch.json`).
+ggml's CPU kernels for quantized weights do one dot product per (row, sequence), so a step for
+eight sequences costs about eight steps for one, and each batched prompt is prefilled whole,
+while `LlamaCppLM` reuses the KV cache of the prompt prefix that calls share. It is kept,
+measurable, for machines whose kernels do reuse weights across a batch.
 
-Numbers depend slightly on what a call was batched with (the matrix kernels differ with the
-batch width), so a greedy text can part from an unbatched one after some tokens; the call
-cache keeps whichever was paid first.
+A worker thread owns the context: it takes up to `batch` queued calls, prefills all their
+prompts in one `llama_decode`, then decodes one token per live sequence per step, each
+sequence with its own sampler (greedy, or the same top-k / top-p / min-p / temperature chain
+and seed rule as `LlamaCppLM`), stop strings and token limit. Numbers depend slightly on what
+a call was batched with (the kernels differ with the batch width), so a greedy text can part
+from an unbatched one after some tokens; the call cache keeps whichever was paid first.
 """
 
 from __future__ import annotations
