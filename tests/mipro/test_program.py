@@ -37,6 +37,30 @@ def test_predict_parses_malformed_single_field(text, answer, ok):
 
 
 @pytest.mark.parametrize(
+    "text, label, ok",
+    [
+        (" NOT_SUPPORTED", "NOT_SUPPORTED", True),
+        # SmolLM2 on HoVer restates the field's description: it scored 0 before.
+        (" The claim is one of: NOT_SUPPORTED.", "NOT_SUPPORTED", True),
+        (" supported, since the context says so", "SUPPORTED", True),
+        (" The claim is SUPPORTED", "SUPPORTED", True),
+        # Both labels named, neither first: no choice is made, the answer stays wrong.
+        (
+            " The claim is one of: SUPPORTED, NOT_SUPPORTED.",
+            "The claim is one of: SUPPORTED, NOT_SUPPORTED.",
+            False,
+        ),
+        (" unclear", "unclear", False),
+    ],
+)
+def test_a_closed_field_parses_to_the_label_its_answer_names(text, label, ok):
+    sig = Signature.parse("claim -> label", "Verify.", label=("SUPPORTED", "NOT_SUPPORTED"))
+    assert sig.outputs[0].desc == "one of: SUPPORTED, NOT_SUPPORTED"
+    prediction = Predict(sig).parse(text)
+    assert (prediction["label"], prediction.ok) == (label, ok)
+
+
+@pytest.mark.parametrize(
     "text, reasoning, answer, ok",
     [
         (" 2 and 2.\nAnswer: 4", "2 and 2.", "4", True),

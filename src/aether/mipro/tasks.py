@@ -36,9 +36,7 @@ class Classify(Module):
 
     def __init__(self, inputs: tuple[str, ...], labels: list[str], instruction: str) -> None:
         self.input_keys = inputs
-        sig = Signature.parse(
-            f"{', '.join(inputs)} -> label", instruction, label="one of: " + ", ".join(labels)
-        )
+        sig = Signature.parse(f"{', '.join(inputs)} -> label", instruction, label=tuple(labels))
         # A label is a few tokens: a short cap stops a rambling model early.
         self.classify = Predict(sig, Decoding(max_tokens=16))
 
@@ -147,7 +145,7 @@ class VerifyClaim(Module):
             Signature.parse(
                 "context, claim -> label",
                 "Is the claim supported by the context?",
-                label="one of: SUPPORTED, NOT_SUPPORTED",
+                label=("SUPPORTED", "NOT_SUPPORTED"),
             ),
             Decoding(max_tokens=16),
         )

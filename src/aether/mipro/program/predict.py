@@ -86,6 +86,10 @@ class Predict(Module):
             # A single field answers on its first non-empty line.
             lines = [ln for ln in prediction[outputs[0].name].splitlines() if ln.strip()]
             prediction[outputs[0].name] = _clean(lines[0]) if lines else ""
+        for f in outputs:
+            if f.choices:
+                prediction[f.name] = choose(prediction[f.name], f.choices)
+                prediction.ok = prediction.ok and prediction[f.name] in f.choices
         return prediction
 
     # -- call -----------------------------------------------------------------------------
@@ -127,6 +131,25 @@ class ChainOfThought(Predict):
         if not prediction[last] and lines:
             prediction[last] = _clean(lines[-1])
         return prediction
+
+
+def choose(answer: str, choices: tuple[str, ...]) -> str:
+    """The choice a closed field's answer names: the one it starts with (as a whole word, the
+    longest if several), else the only one it mentions; otherwise the answer unchanged (a
+    wrong answer). Small models restate the field's description: SmolLM2 answers HoVer with
+    "The claim is one of: NOT_SUPPORTED.", which scored 0 against DSPy's grammar-forced labels.
+    Case-insensitive; "SUPPORTED" is not found inside "NOT_SUPPORTED"."""
+    found = []
+    for choice in choices:
+        m = re.search(rf"(?<!\w){re.escape(choice)}(?!\w)", answer, re.IGNORECASE)
+        if m:
+            found.append((m.start(), -len(choice), choice))
+    if not found:
+        return answer
+    first = min(found)
+    if first[0] == 0 or len(found) == 1:
+        return first[2]
+    return answer
 
 
 def describe(field: Field) -> str:

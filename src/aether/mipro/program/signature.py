@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 class Field:
     name: str
     desc: str = ""
+    choices: tuple[str, ...] = ()  # a closed set of answers (a label); parsed to one of them
 
     @property
     def prefix(self) -> str:
@@ -23,8 +24,9 @@ class Signature:
     instruction: str = ""
 
     @classmethod
-    def parse(cls, spec: str, instruction: str = "", **descs: str) -> Signature:
-        """`"context, question -> answer"`, with optional per-field descriptions."""
+    def parse(cls, spec: str, instruction: str = "", **descs: str | tuple[str, ...]) -> Signature:
+        """`"context, question -> answer"`, with optional per-field descriptions; a tuple
+        describes a closed field by its choices (`label=("yes", "no")`: "one of: yes, no")."""
         left, arrow, right = spec.partition("->")
         names_in = [n.strip() for n in left.split(",") if n.strip()]
         names_out = [n.strip() for n in right.split(",") if n.strip()]
@@ -32,9 +34,16 @@ class Signature:
             raise ValueError(f"signature {spec!r} must read 'inputs -> outputs'")
         if len(set(names_in + names_out)) != len(names_in) + len(names_out):
             raise ValueError(f"signature {spec!r} repeats a field name")
+
+        def field(name: str) -> Field:
+            desc = descs.get(name, "")
+            if isinstance(desc, tuple):
+                return Field(name, "one of: " + ", ".join(desc), desc)
+            return Field(name, desc)
+
         return cls(
-            tuple(Field(n, descs.get(n, "")) for n in names_in),
-            tuple(Field(n, descs.get(n, "")) for n in names_out),
+            tuple(field(n) for n in names_in),
+            tuple(field(n) for n in names_out),
             instruction
             or f"Given the fields {', '.join(names_in)}, produce "
             f"the fields {', '.join(names_out)}.",
