@@ -66,7 +66,7 @@ import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 REPO = Path(__file__).resolve().parents[1]
 OURS = ("zero_shot", "bootstrap_random_search", "mipro")
@@ -196,10 +196,15 @@ def dspy_arm(spec_path: Path, out_path: Path) -> None:
 
     engine = SmolEngine(specs["model_path"], specs["n_threads"])
 
-    def signature(spec: str, instruction: str, **descs: str):
+    def signature(spec: str, instruction: str, labels: list[str] | None = None, **descs: str):
+        """A DSPy signature; `labels` types the `label` output as their Literal, as a DSPy user
+        declares a classifier's output: the JSON schema then has an enum, which llama.cpp's
+        grammar enforces, as ours enforces the same choices (`Decoding.choices`)."""
         sig = dspy.Signature(spec, instruction)
         for name, desc in descs.items():
             sig = sig.with_updated_fields(name, desc=desc)
+        if labels:
+            sig = sig.with_updated_fields("label", type_=Literal[tuple(labels)])
         return sig
 
     def build(task: dict):
@@ -208,6 +213,7 @@ def dspy_arm(spec_path: Path, out_path: Path) -> None:
             sig = signature(
                 f"{', '.join(task['inputs'])} -> label",
                 task["instruction"],
+                task["labels"],
                 label="one of: " + ", ".join(task["labels"]),
             )
             return dspy.Predict(sig)
@@ -266,7 +272,8 @@ def dspy_arm(spec_path: Path, out_path: Path) -> None:
                     signature(
                         "context, claim -> label",
                         "Is the claim supported by the context?",
-                        label="one of: SUPPORTED, NOT_SUPPORTED",
+                        task["labels"],
+                        label="one of: " + ", ".join(task["labels"]),
                     )
                 )
 
@@ -408,7 +415,7 @@ def task_spec(task, name: str, knobs: dict, seed: int) -> dict[str, Any]:
     ]
     if isinstance(program, Classify):
         pred = program.classify
-        labels = pred.signature.outputs[0].desc.removeprefix("one of: ").split(", ")
+        labels = list(pred.signature.outputs[0].choices)
         spec |= dict(
             kind="classify",
             inputs=list(program.input_keys),
@@ -425,7 +432,8 @@ def task_spec(task, name: str, knobs: dict, seed: int) -> dict[str, Any]:
         spec |= dict(kind="math", field="answer", compare="number")
         extra = ("answer",)
     elif isinstance(program, VerifyClaim):
-        spec |= dict(kind="verify", field="label", compare="label")
+        labels = list(program.verify.signature.outputs[0].choices)
+        spec |= dict(kind="verify", field="label", compare="label", labels=labels)
         spec["pool"] = list(program.retrieve.passages)
         extra = ("label",)
     elif isinstance(program, MultiHopQA):

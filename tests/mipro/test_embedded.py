@@ -28,7 +28,7 @@ from aether.mipro.lm.batched import BatchedLlamaCppLM
 from aether.mipro.lm.embedded import LlamaCppLM, smollm2_path
 from aether.mipro.optimize.propose import GroundedProposer
 from aether.mipro.params import LMParams
-from aether.mipro.program import Env, Predict
+from aether.mipro.program import Env, Predict, Signature
 from aether.mipro.run import make_lm
 from aether.mipro.tasks import load_task
 
@@ -85,6 +85,36 @@ def test_predict_runs_on_the_embedded_model(embedded):
     p.demos = [{"question": "What is 2 + 3?", "answer": "5"}]
     out = p(Env(embedded), question="What is 4 + 4?")
     assert set(out) == {"answer"} and "\n" not in out["answer"]
+
+
+HOVER = (
+    "Is the claim supported by the context?\n\nContext: The Eiffel Tower is in Paris.\n"
+    "Claim: The Eiffel Tower is in Rome.\nLabel:"
+)
+CHOICES = ("SUPPORTED", "NOT_SUPPORTED")
+
+
+def test_a_closed_answer_is_one_of_its_choices(embedded):
+    free = embedded.complete(HOVER, Decoding(max_tokens=16, stop=("\n\n",)))
+    assert free.text.strip() not in CHOICES  # unconstrained, the model restates the claim
+    closed = Decoding(max_tokens=16, stop=("\n\n",), choices=CHOICES)
+    assert embedded.complete(HOVER, closed).text.strip() in CHOICES
+    hot = Decoding(temperature=1.0, max_tokens=16, choices=("yes", "no", "maybe"))
+    assert {embedded.complete(PROMPT, hot, r).text.strip() for r in range(6)} <= {
+        "yes",
+        "no",
+        "maybe",
+    }
+    batched = BatchedLlamaCppLM(batch=2, n_ctx=512)
+    assert batched.complete(HOVER, closed).text.strip() in CHOICES
+
+
+def test_a_label_predictor_constrains_its_answer_on_the_embedded_model(embedded):
+    p = Predict(
+        Signature.parse("context, claim -> label", "Is the claim supported?", label=CHOICES)
+    )
+    out = p(Env(embedded), context="The Eiffel Tower is in Paris.", claim="It is in Rome.")
+    assert out["label"] in CHOICES and out.ok
 
 
 def test_dataset_summary_on_the_embedded_model_is_not_empty(embedded, tmp_path):

@@ -12,6 +12,9 @@ import pytest
 
 from aether.mipro import BudgetExceededError, LMError
 from aether.mipro.lm import CachedLM, CallCache, Decoding, OpenAICompatibleLM, ScriptedLM, Usage
+from aether.mipro.lm.base import choice_grammar
+from aether.mipro.lm.cache import call_key
+from aether.mipro.program import ChainOfThought, Env, Predict, Signature
 
 
 def test_cache_never_pays_twice_and_keys_on_every_part(tmp_path):
@@ -31,6 +34,25 @@ def test_cache_never_pays_twice_and_keys_on_every_part(tmp_path):
     # A new process (new cache object on the same file) finds every call.
     again = CachedLM(inner, CallCache(tmp_path / "calls.sqlite"))
     assert again.complete("p", d, rollout=1).cached and len(inner.calls) == 4
+
+
+def test_closed_answers_key_apart_and_older_keys_stand():
+    plain = Decoding(max_tokens=16)
+    assert "choices" not in plain.key()  # caches paid before choices existed still hit
+    closed = Decoding(max_tokens=16, choices=("yes", "no"))
+    assert call_key("m", "p", closed, 0) != call_key("m", "p", plain, 0)
+    assert choice_grammar(("yes", 'say "no"')) == 'root ::= " "? ("yes" | "say \\"no\\"")'
+    with pytest.raises(ValueError, match="non-empty choices"):
+        choice_grammar(("yes", ""))
+
+
+def test_predict_closes_only_a_sole_label_field():
+    seen = []
+    lm = ScriptedLM(lambda prompt, d, r: seen.append(d.choices) or " maybe, I think no")
+    label = Predict(Signature.parse("text -> label", label=("yes", "no")))
+    assert label(Env(lm), text="t")["label"] == "no"  # free text still parses to a choice
+    ChainOfThought(Signature.parse("text -> label", label=("yes", "no")))(Env(lm), text="t")
+    assert seen == [("yes", "no"), ()]
 
 
 def test_budget_stops_before_the_call_and_cached_calls_are_free(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -11,20 +12,42 @@ from aether.mipro.errors import BudgetExceededError
 
 @dataclass(frozen=True)
 class Decoding:
-    """Decoding parameters; part of the cache key, so a change is a different call."""
+    """Decoding parameters; part of the cache key, so a change is a different call.
+
+    `choices` closes the answer: an embedded model may only write one of them (after an
+    optional space), enforced by a llama.cpp grammar (`choice_grammar`); a served model
+    writes free text, which the predictor parses to a choice.
+    """
 
     temperature: float = 0.0
     max_tokens: int = 128
     stop: tuple[str, ...] = ()
     seed: int = 0
+    choices: tuple[str, ...] = ()
 
     def key(self) -> dict:
-        return {
+        key = {
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
             "stop": list(self.stop),
             "seed": self.seed,
         }
+        if self.choices:  # only then: calls cached before the field existed keep their keys
+            key["choices"] = list(self.choices)
+        return key
+
+    def sampling_seed(self, rollout: int) -> int:
+        """The sampler's seed: the rollout id mixed in, so samples differ and each repeats."""
+        return self.seed * 1_000_003 + rollout
+
+
+def choice_grammar(choices: tuple[str, ...]) -> str:
+    """A GBNF grammar (llama.cpp) whose only sentences are the choices, after an optional
+    space (a completion prompt ends in `Label:`, and a label token carries its space)."""
+    if not choices or not all(choices):
+        raise ValueError(f"a closed answer needs non-empty choices, got {choices!r}")
+    quoted = " | ".join(json.dumps(c, ensure_ascii=False) for c in choices)
+    return f'root ::= " "? ({quoted})'
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,11 @@ measurable, for machines whose kernels do reuse weights across a batch.
 
 A worker thread owns the context: it takes up to `batch` queued calls, prefills all their
 prompts in one `llama_decode`, then decodes one token per live sequence per step, each
-sequence with its own sampler (greedy, or the same top-k / top-p / min-p / temperature chain
-and seed rule as `LlamaCppLM`), stop strings and token limit. Numbers depend slightly on what
-a call was batched with (the kernels differ with the batch width), so a greedy text can part
-from an unbatched one after some tokens; the call cache keeps whichever was paid first.
+sequence with its own sampler (a closed answer's grammar first, then greedy, or the same
+top-k / top-p / min-p / temperature chain and seed rule as `LlamaCppLM`), stop strings and
+token limit. Numbers depend slightly on what a call was batched with (the kernels differ with
+the batch width), so a greedy text can part from an unbatched one after some tokens; the call
+cache keeps whichever was paid first.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aether.mipro.errors import LMError
-from aether.mipro.lm.base import Completion, Decoding
+from aether.mipro.lm.base import Completion, Decoding, choice_grammar
 from aether.mipro.lm.embedded import load_llama, smollm2_path
 
 
@@ -128,6 +129,11 @@ class BatchedLlamaCppLM:
     def _sampler(self, decoding: Decoding, rollout: int):
         c = self._c
         chain = c.llama_sampler_chain_init(c.llama_sampler_chain_default_params())
+        if decoding.choices:  # first: the samplers after it see only the allowed tokens
+            grammar = choice_grammar(decoding.choices).encode()
+            c.llama_sampler_chain_add(
+                chain, c.llama_sampler_init_grammar(self._vocab, grammar, b"root")
+            )
         if decoding.temperature <= 0.0:
             c.llama_sampler_chain_add(chain, c.llama_sampler_init_greedy())
             return chain
@@ -136,7 +142,7 @@ class BatchedLlamaCppLM:
             c.llama_sampler_init_top_p(0.95, 1),
             c.llama_sampler_init_min_p(0.05, 1),
             c.llama_sampler_init_temp(decoding.temperature),
-            c.llama_sampler_init_dist(decoding.seed * 1_000_003 + rollout),  # as LlamaCppLM
+            c.llama_sampler_init_dist(decoding.sampling_seed(rollout)),
         ):
             c.llama_sampler_chain_add(chain, s)
         return chain

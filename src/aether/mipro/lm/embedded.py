@@ -7,12 +7,13 @@ successive prompts that share the instruction and demonstrations only pay for th
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import queue
 from pathlib import Path
 
 from aether.mipro.errors import LMError
-from aether.mipro.lm.base import Completion, Decoding
+from aether.mipro.lm.base import Completion, Decoding, choice_grammar
 
 
 def smollm2_path() -> Path:
@@ -63,8 +64,7 @@ class LlamaCppLM:
             self._pool.put(load_llama(path, n_ctx=n_ctx, n_threads=n_threads))
 
     def complete(self, prompt: str, decoding: Decoding, rollout: int = 0) -> Completion:
-        # The rollout id is mixed into the sampling seed: distinct samples, each reproducible.
-        seed = decoding.seed * 1_000_003 + rollout
+        grammar = _grammar(decoding.choices) if decoding.choices else None
         llm = self._pool.get()
         try:
             out = llm.create_completion(
@@ -72,7 +72,8 @@ class LlamaCppLM:
                 max_tokens=decoding.max_tokens,
                 temperature=decoding.temperature,
                 stop=list(decoding.stop) or None,
-                seed=seed,
+                seed=decoding.sampling_seed(rollout),
+                grammar=grammar,
             )
         finally:
             self._pool.put(llm)
@@ -82,3 +83,11 @@ class LlamaCppLM:
             int(usage.get("prompt_tokens", 0)),
             int(usage.get("completion_tokens", 0)),
         )
+
+
+@functools.lru_cache(maxsize=64)
+def _grammar(choices: tuple[str, ...]):
+    """The compiled grammar of a closed answer (parsed once per set of choices)."""
+    from llama_cpp import LlamaGrammar
+
+    return LlamaGrammar.from_string(choice_grammar(choices), verbose=False)

@@ -2,6 +2,9 @@
 
 Timeouts, retries with exponential back-off on transient failures (connection errors,
 timeouts, 429 and 5xx), and a cap on concurrent requests; anything else is one `LMError`.
+A closed answer (`Decoding.choices`) is not sent: the APIs disagree on how to constrain one
+(llama.cpp's `grammar`, vLLM's `guided_choice`, nothing on hosted APIs), so a served model
+writes free text and the predictor parses it to a choice.
 """
 
 from __future__ import annotations

@@ -54,6 +54,13 @@ class Predict(Module):
         """Stop where a model starts inventing the next example."""
         return ("\n\n", *(f"\n{f.prefix}" for f in self.signature.inputs))
 
+    def closed(self) -> tuple[str, ...]:
+        """The choices the whole completion must be one of: those of a sole closed output
+        field (a label), so a model that can be constrained writes nothing else; () when the
+        completion holds more (reasoning, several fields)."""
+        outputs = self.signature.outputs
+        return outputs[0].choices if len(outputs) == 1 else ()
+
     # -- parse ----------------------------------------------------------------------------
     def parse(self, text: str) -> Prediction:
         """Fields by their prefixes; the first output is the text before any prefix.
@@ -97,7 +104,7 @@ class Predict(Module):
         missing = [n for n in self.signature.input_names if n not in inputs]
         if missing:
             raise KeyError(f"{self.signature.describe()}: missing inputs {missing}")
-        decoding = replace(self.decoding, stop=self.stops())
+        decoding = replace(self.decoding, stop=self.stops(), choices=self.closed())
         if env.temperature is not None:
             decoding = replace(decoding, temperature=env.temperature)
         completion = env.lm.complete(self.render(inputs), decoding, env.rollout)
