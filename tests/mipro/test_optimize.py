@@ -280,3 +280,31 @@ def test_full_scores_join_the_study_only_when_not_kept_apart(task, scripted, tmp
     again = MIPRO(metric, scripted, storage=store, separate_full_scores=separate, **kw)
     again.compile(program, train, val)
     assert all(h["resumed"] for h in again.history)
+
+
+def test_a_study_resumes_only_for_the_same_knobs_examples_and_code(
+    task, scripted, tmp_path, monkeypatch
+):
+    from aether.mipro import run
+    from aether.mipro.params import MiproParams
+    from aether.mipro.tasks import Task
+
+    program, metric, train, val = task
+    params = MiproParams(
+        n_train=12, n_val=8, n_test=4, num_candidates=2, num_trials=3, minibatch_size=3,
+        full_eval_every=2, cache=str(tmp_path / "calls.sqlite"),
+        studies=str(tmp_path / "studies.sqlite"),
+    )  # fmt: skip
+
+    def studies(t: Task) -> set[str]:
+        run.run_optimizer(t, "mipro", params, scripted)
+        names = optuna.get_all_study_names(f"sqlite:///{tmp_path / 'studies.sqlite'}")
+        return {n.rsplit("-", 1)[0] for n in names}
+
+    first = studies(Task("t", program, metric, train, val[:8], val[8:12]))
+    assert len(first) == 1
+    assert studies(Task("t", program, metric, train, val[:8], val[8:12])) == first  # resumed
+    other = studies(Task("t", program, metric, train, val[1:9], val[8:12]))
+    assert len(other) == 2  # other validation examples: a study of its own
+    monkeypatch.setattr(run, "code_digest", lambda: "changed")
+    assert len(studies(Task("t", program, metric, train, val[:8], val[8:12]))) == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -120,13 +121,26 @@ def build_optimizer(
     )
 
 
+@functools.cache
+def code_digest() -> str:
+    """A digest of the `aether.mipro` sources: a study's scores were made by this code."""
+    root = Path(__file__).parent
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
 def run_optimizer(task: Task, name: str, params: MiproParams, lm: LM) -> Result:
     """Compile with `name`, then score on val and test; usage counts this run's calls only."""
     usage = Usage(max_calls=params.max_lm_calls)
     cached = CachedLM(lm, CallCache(Path(params.cache)), usage)
-    # The study is named by everything that shapes it, so a rerun resumes only its own study.
+    # The study is named by everything that shapes it (knobs, the examples it searches on,
+    # the code that turns a configuration into calls and scores), so a rerun resumes only its
+    # own study: a stage rerun after a code change searches anew, its unchanged calls cached.
     knobs = params.model_dump(exclude={"lm", "cache", "studies", "tasks", "optimizers"})
-    digest = hashlib.sha256(json.dumps(knobs, sort_keys=True).encode()).hexdigest()[:10]
+    shape = json.dumps([knobs, task.train, task.val, code_digest()], sort_keys=True, default=str)
+    digest = hashlib.sha256(shape.encode()).hexdigest()[:10]
     study = f"{task.name}-{name}-{cached.model}-{digest}"
     # The test evaluation is paid after compile: keep its calls (one per predictor and example)
     # out of what the search may spend, so the hard budget covers the whole run.
