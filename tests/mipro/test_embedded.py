@@ -184,6 +184,11 @@ def test_http_client_against_llama_cpp_server():
         assert out.text.strip() and out.completion_tokens > 0
         chat = OpenAICompatibleLM(url, "smollm2", api="chat", timeout_s=120)
         assert chat.complete("Say hello.", Decoding(max_tokens=8)).text.strip()
+        closed = Decoding(max_tokens=16, stop=("\n\n",), choices=CHOICES)
+        free = lm.complete(HOVER, closed).text.strip()
+        assert free not in CHOICES  # by default the choices are not sent
+        grammar = OpenAICompatibleLM(url, "smollm2", timeout_s=120, constrain="grammar")
+        assert grammar.complete(HOVER, closed).text.strip() in CHOICES
     finally:
         server.terminate()
         server.wait(timeout=30)

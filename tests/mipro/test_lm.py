@@ -178,6 +178,16 @@ def test_http_chat_api(stub):
     assert stub.requests[0]["messages"] == [{"role": "user", "content": "x"}]
 
 
+def test_http_sends_a_closed_answer_as_the_server_takes_it(stub):
+    closed = Decoding(choices=("yes", "no"))
+    for constrain in ("none", "grammar", "guided_choice"):
+        client(stub.url, constrain=constrain).complete("x", closed)
+    plain, grammar, guided = stub.requests
+    assert "grammar" not in plain and "guided_choice" not in plain
+    assert grammar["grammar"] == choice_grammar(("yes", "no"))
+    assert guided["guided_choice"] == ["yes", "no"]
+
+
 @pytest.mark.parametrize("stub", [["busy"] * 6], indirect=True)
 def test_http_concurrency_limit(stub):
     lm = client(stub.url, max_concurrency=2)

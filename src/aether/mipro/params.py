@@ -25,6 +25,9 @@ class LMParams(Section):
     timeout_s: float = Field(60.0, gt=0)
     max_retries: int = Field(3, ge=0, le=20)
     max_concurrency: int = Field(4, ge=1, le=256)
+    # http: how the server takes a closed answer (a label's choices): llama.cpp's `grammar`,
+    # vLLM's `guided_choice`, or not at all (free text, parsed to a choice)
+    constrain: Literal["none", "grammar", "guided_choice"] = "none"
     n_threads: int = Field(1, ge=1, le=256)  # >1 spin-waits badly on a shared machine
     instances: int = Field(1, ge=1, le=16)  # embedded: contexts for parallel calls
     batch: int = Field(1, ge=1, le=64)  # embedded: decode concurrent calls together (see

@@ -47,6 +47,7 @@ def make_lm(params: LMParams) -> LM:
             timeout_s=params.timeout_s,
             max_retries=params.max_retries,
             max_concurrency=params.max_concurrency,
+            constrain=params.constrain,
         )
     if params.batch > 1:
         from aether.mipro.lm.batched import BatchedLlamaCppLM

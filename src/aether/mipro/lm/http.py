@@ -2,9 +2,10 @@
 
 Timeouts, retries with exponential back-off on transient failures (connection errors,
 timeouts, 429 and 5xx), and a cap on concurrent requests; anything else is one `LMError`.
-A closed answer (`Decoding.choices`) is not sent: the APIs disagree on how to constrain one
-(llama.cpp's `grammar`, vLLM's `guided_choice`, nothing on hosted APIs), so a served model
-writes free text and the predictor parses it to a choice.
+A closed answer (`Decoding.choices`) is sent as the server asks for one (`constrain`): the
+APIs disagree (llama.cpp's `grammar`, vLLM's `guided_choice`, nothing on hosted APIs), so by
+default it is not sent, and a served model writes free text that the predictor parses to a
+choice.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Literal
 import httpx
 
 from aether.mipro.errors import LMError
-from aether.mipro.lm.base import Completion, Decoding
+from aether.mipro.lm.base import Completion, Decoding, choice_grammar
 
 RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 
@@ -36,8 +37,10 @@ class OpenAICompatibleLM:
         max_retries: int = 3,
         backoff_s: float = 0.5,
         max_concurrency: int = 4,
+        constrain: Literal["none", "grammar", "guided_choice"] = "none",
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.constrain = constrain
         self.model = model
         self.api = api
         self.max_retries = max_retries
@@ -56,6 +59,10 @@ class OpenAICompatibleLM:
         }
         if decoding.stop:
             body["stop"] = list(decoding.stop)
+        if decoding.choices and self.constrain == "grammar":
+            body["grammar"] = choice_grammar(decoding.choices)
+        elif decoding.choices and self.constrain == "guided_choice":
+            body["guided_choice"] = list(decoding.choices)
         if self.api == "chat":
             return "/chat/completions", {**body, "messages": [{"role": "user", "content": prompt}]}
         return "/completions", {**body, "prompt": prompt}
