@@ -466,13 +466,21 @@ def chance_levels(tasks: list[str], prepared: Path, seed: int, quick: bool) -> d
 
 
 def summarize(
-    rows: list[dict], tasks: list[str], chance: dict[str, float] | None = None
+    rows: list[dict],
+    tasks: list[str],
+    chance: dict[str, float] | None = None,
+    n_test: dict[str, int] | None = None,
 ) -> dict[str, Any]:
+    """The issue's summary keys, per task and over tasks. With the test sizes `n_test`, the
+    gains over DSPy carry a standard error: each arm's test score as a binomial proportion,
+    the two taken as independent (an upper bound, as both arms answer the same examples)."""
+
     def get(task: str, method: str) -> dict | None:
         found = [r for r in rows if r["task"] == task and r["optimizer"] == method]
         return found[0] if found and "test_score" in found[0] else None
 
     gains_zs, gains_dspy, ours_calls, dspy_calls, per_task = [], [], 0, 0, {}
+    variances: list[float] = []
     for t in tasks:
         ours, zs, peer = get(t, "mipro"), get(t, "zero_shot"), get(t, "dspy_miprov2")
         entry: dict[str, Any] = {}
@@ -489,6 +497,10 @@ def summarize(
                 ours["lm_calls"] / max(peer["lm_calls"], 1), 3
             )
             gains_dspy.append(ours["test_score"] - peer["test_score"])
+            if n_test and t in n_test:
+                var = sum(p * (1 - p) for p in (ours["test_score"], peer["test_score"]))
+                variances.append(var / n_test[t])
+                entry["gain_vs_dspy_miprov2_se_points"] = round(100 * variances[-1] ** 0.5, 1)
             ours_calls += ours["lm_calls"]
             dspy_calls += peer["lm_calls"]
         scores = [r["test_score"] for r in rows if r["task"] == t and "test_score" in r]
@@ -505,6 +517,11 @@ def summarize(
             t for t in per_task if "gain_vs_dspy_miprov2_points" in per_task[t]
         ],
         "mean_gain_vs_dspy_miprov2_points": mean(gains_dspy),
+        "mean_gain_vs_dspy_miprov2_se_points": (
+            round(100 * sum(variances) ** 0.5 / len(variances), 2)
+            if variances and len(variances) == len(gains_dspy)
+            else None
+        ),
         "lm_calls_vs_dspy_miprov2": round(ours_calls / dspy_calls, 3) if dspy_calls else None,
         "tasks_with_10pt_gain_over_zero_shot": sum(g >= 0.10 - 1e-9 for g in gains_zs),
         "mean_gain_vs_zero_shot_points": mean(gains_zs),
@@ -719,9 +736,14 @@ def merge(args) -> None:
     chance = chance_levels(
         tasks, args.prepared, docs[0].get("seed", 0), docs[0].get("quick", False)
     )
+    sizes = {}
+    for doc in docs:
+        sizes |= {t: k for t, k in doc.get("sizes", {}).items() if t not in sizes}
+    n_test = {t: k["n_test"] for t, k in sizes.items()}
     out = docs[0] | {
         "rows": list(rows.values()),
-        "summary": summarize(list(rows.values()), tasks, chance),
+        "summary": summarize(list(rows.values()), tasks, chance, n_test),
+        "sizes": sizes,
     }
     out["merged_from"] = [str(f) for f in args.merge]
     out["versions"] = versions(args.dspy_python or None)
@@ -731,7 +753,6 @@ def merge(args) -> None:
         keys = ("lm", "lm_endpoint", "machine", "sizes", "seed", "rows", "summary")
         out["served_runs"] = [{k: d[k] for k in keys if k in d} for d in served]
     for doc in docs[1:]:
-        out["sizes"] = out.get("sizes", {}) | doc.get("sizes", {})
         if "ablations" in doc:
             out["ablations"] = doc["ablations"]
     io.write_json(args.out, out)
@@ -849,7 +870,9 @@ def main() -> None:
             for m in (*args.methods, *(("dspy_miprov2",) if run_dspy else ()))
             if (t, m) not in done
         ]
-        summary = summarize(all_rows, tasks, chance)
+        summary = summarize(
+            all_rows, tasks, chance, {n: k["n_test"] for n, (k, _) in loaded.items()}
+        )
         old = json.loads(args.out.read_text()) if args.out.exists() else {}
         keep = {"ablations": old["ablations"]} if "ablations" in old else {}
         io.write_json(
