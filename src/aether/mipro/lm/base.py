@@ -15,8 +15,9 @@ class Decoding:
     """Decoding parameters; part of the cache key, so a change is a different call.
 
     `choices` closes the answer: an embedded model may only write one of them (after an
-    optional space), enforced by a llama.cpp grammar (`choice_grammar`); a served model
-    writes free text, which the predictor parses to a choice.
+    optional space), enforced by a llama.cpp grammar (`choice_grammar`); a served model gets
+    them as its server takes them (`OpenAICompatibleLM.constrain`), else writes free text,
+    which the predictor parses to a choice.
     """
 
     temperature: float = 0.0
