@@ -14,6 +14,7 @@ from aether.sparse import runtime as rtm
 from aether.sparse.kernels import sort_segments
 from aether.sparse.notation import parse
 from aether.sparse.runtime import Runtime, dense_width
+from aether.sparse.schedule import REGISTER_ROW, TILE
 from aether.sparse.tensor import SparseTensor
 
 SETTINGS = settings(max_examples=10, deadline=None)
@@ -112,7 +113,7 @@ def test_sort_segments():
     np.testing.assert_array_equal(vals, crd * 2)
 
 
-@pytest.mark.parametrize("width", [1, 3, 7, 8, 9, 16, 33, 64, 100, 300])
+@pytest.mark.parametrize("width", [1, 3, 7, 8, 9, 16, 33, 64, 100, 300, 601])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_unrolled_spmm_widths(always_sparse, random_dense, width, dtype):
     rng = np.random.default_rng(width)
@@ -136,12 +137,35 @@ def test_unrolled_kernel_text():
     text = codegen.lower(schedule(parse(SPGEMM), ops, None)).text
     assert "acc_v = vfma(acc_v, " in text  # the output row in registers
     assert "uint64(7)  # the dense width" in text
-    ops[1] = Operand("B", (8, codegen.VECTOR_MAX + 1))  # wider: nonzeros unrolled instead
-    text = codegen.lower(schedule(parse(SPGEMM), ops, None)).text
+    ops[1] = Operand("B", (8, 33))
+    ops.append(Operand("D", (8, 33)))  # not a pure product: nonzeros unrolled instead
+    text = codegen.lower(schedule(parse("C(i,j) = A(i,k) * (B(k,j) + D(k,j))"), ops, None)).text
     assert f"+ uint64({codegen.UNROLL}) <=" in text and "vfma" not in text.split("def ")[1]
+    ops = ops[:2]
     ops = [Operand("A", (8, 8), a.format, tuple(a.level_sizes())), Operand("B", (7, 8))]
     text = codegen.lower(schedule(parse("C(i,j) = A(i,k) * B(j,k)"), ops, None)).text
     assert "vfma(acc_v" not in text  # B's rows run across j: not contiguous
+
+
+@pytest.mark.parametrize("width", [REGISTER_ROW + 1, 3 * TILE, 600])
+def test_wide_rows_are_tiled(width):
+    """A row wider than the register file is walked once per tile of TILE columns, then once
+    for the rest; the schedule says so."""
+    from aether.sparse.schedule import Operand, schedule
+
+    a = SparseTensor.from_dense(np.eye(8), "csr")
+    ops = [Operand("A", (8, 8), a.format, tuple(a.level_sizes())), Operand("B", (8, width))]
+    s = schedule(parse(SPGEMM), ops, None)
+    assert s.tile == TILE and f"∀i ∀jo ∀k ∀ji<{TILE} C(i,j)" in str(s)
+    text = codegen.lower(s).text
+    assert f"for t_i1 in range({width // TILE}):" in text
+    assert f"vload(T1_d, (i2) * n_i1 + o_i1, {TILE})" in text
+    rest, at = width % TILE, width - width % TILE
+    for piece in (1 << b for b in reversed(range(rest.bit_length())) if rest >> b & 1):
+        assert f"+ uint64({at}), {piece}))" in text  # the rest, a power of two at a time
+        at += piece
+    ops[1] = Operand("B", (8, REGISTER_ROW))
+    assert schedule(parse(SPGEMM), ops, None).tile == 0
 
 
 def test_crossover_per_width(kernel_cache, monkeypatch):
@@ -314,7 +338,7 @@ def test_transpose(shape, dtype):
     np.testing.assert_array_equal(t, a.T)
 
 
-@pytest.mark.parametrize("k", [1, 3, 32, 257])  # 257: past VECTOR_MAX, the scalar loop
+@pytest.mark.parametrize("k", [1, 3, 32, 257])  # 257: past REGISTER_ROW, the scalar loop
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_sddmm_dot_products(always_sparse, random_dense, k, dtype):
     rng = np.random.default_rng(k)
@@ -328,7 +352,7 @@ def test_sddmm_dot_products(always_sparse, random_dense, k, dtype):
         c = always_sparse.evaluate(expr, "infer", S=t, U=u, V=v)
         _close(c.numpy(), s * (u @ v.T), dtype)
     kernel = always_sparse.compile(parse(expr), {"S": t, "U": u, "V": v}, "infer", False)
-    assert ("vsum(vmul(" in kernel.source.text) is (k <= codegen.VECTOR_MAX)
+    assert ("vsum(vmul(" in kernel.source.text) is (k <= REGISTER_ROW)
     x, y = rng.standard_normal(k).astype(dtype), rng.standard_normal(k).astype(dtype)
     got = always_sparse.evaluate("s() = X(k) * Y(k)", None, adaptive=False, X=x, Y=y)
     _close(got, x @ y, dtype)
