@@ -168,6 +168,20 @@ def test_wide_rows_are_tiled(width):
     assert schedule(parse(SPGEMM), ops, None).tile == 0
 
 
+def test_tiled_ttm_on_the_input_pattern(always_sparse, random_dense):
+    """TTM writes its output on the input's own pattern: a rank past the register file is
+    tiled there too."""
+    rng = np.random.default_rng(11)
+    x = random_dense(rng, (6, 5, 7), 0.3, np.float64)
+    u = rng.standard_normal((7, REGISTER_ROW + 45))
+    expr = "Y(i,j,r) = X(i,j,k) * U(k,r)"
+    sx = SparseTensor.from_dense(x, "csf")
+    kernel = always_sparse.compile(parse(expr), {"X": sx, "U": u}, "infer", False)
+    assert kernel.schedule.tile == TILE and "for t_" in kernel.source.text
+    got = always_sparse.evaluate(expr, X=sx, U=u)
+    _close(got, np.einsum("ijk,kr->ijr", x, u), np.float64)
+
+
 def test_crossover_per_width(kernel_cache, monkeypatch):
     measured = rtm.measure_crossover(n=48, widths=(1, 8), densities=(0.05, 0.9), repeats=1)
     assert set(measured["by_width"]) == {"1", "8"}
