@@ -133,6 +133,22 @@ def test_ttm_and_mttkrp(always_sparse, random_dense, fmt, shape, r, density, see
     check(mttkrp, expected.numpy())
 
 
+@pytest.mark.parametrize("r", [1, 4, 300])
+def test_mttkrp_adds_the_fibres_below_each_output_row(always_sparse, r):
+    """MTTKRP's output lies on X's pattern at i; each i has several j fibres, each walked on
+    its own: their sums add into the row (found by hypothesis: a store kept only the last)."""
+    rng = np.random.default_rng(23)
+    x = np.zeros((8, 4, 5))  # few nonzero i: the output is compressed there, on X's pattern
+    x[0, 1, [0, 3]], x[0, 3, 2], x[5, [0, 2], 4] = 1.5, -2.0, 0.5
+    b, c = rng.standard_normal((4, r)), rng.standard_normal((5, r))
+    for fmt in ("csf", "coo"):
+        got = always_sparse.evaluate(
+            "M(i,r) = X(i,j,k) * B(j,r) * C(k,r)", X=SparseTensor.from_dense(x, fmt), B=b, C=c
+        )
+        assert isinstance(got, SparseTensor) is (fmt == "csf")  # COO: a dense output here
+        check(got, np.einsum("ijk,jr,kr->ir", x, b, c))
+
+
 def test_duplicate_coo_coordinates_count_once_summed(always_sparse):
     coords = np.array([[0, 1], [0, 1], [1, 0]])
     a = SparseTensor.from_coords(coords, [1.0, 2.0, 5.0], (2, 2), "coo", index_dtype=np.int32)

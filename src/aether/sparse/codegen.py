@@ -504,9 +504,13 @@ class _Lowerer:
         else:
             self.emit(body, f"acc_v = vadd(acc_v, {row})")
         if self.pattern is not None:
-            # The pattern alone is walked: each of its fibres is visited once, and stored.
+            # The pattern alone is walked, right below the level of the output's fibres: each
+            # fibre is then visited once, and stored. A loop in between (MTTKRP's j, under the
+            # fibres of i) visits a fibre once per iteration: those visits add.
             self.overwrites = (
-                it is self.pattern and sum(bool(x.levels) for x in self.its.values()) == 1
+                it is self.pattern
+                and k == self.shared
+                and sum(bool(x.levels) for x in self.its.values()) == 1
             )
             store = "vstore" if self.overwrites else "vstore_add"
             self.emit(indent, f"{store}(out_vals, ({self.fibre}) * n_{j}{offset}, acc_v)")
