@@ -320,7 +320,7 @@ class _Lowerer:
         here = [it for it in here if it.vars[it.consumed] == v]
         located = [it for it in here if it.levels[it.consumed] is Level.DENSE]
         walked = [it for it in here if it.levels[it.consumed] is not Level.DENSE]
-        saved = {name: (it.consumed, it.pos, list(it.flags)) for name, it in self.its.items()}
+        saved = self.snapshot()
 
         for it in walked:
             k = it.consumed
@@ -428,7 +428,7 @@ class _Lowerer:
         q, start, end = f"q{it.n}_{k}", f"s{it.n}_{k}", f"e{it.n}_{k}"
         j = self.s.order[-1]
         crd = self.arg("crd", it.tensor, k)
-        saved = {name: (x.consumed, x.pos, list(x.flags)) for name, x in self.its.items()}
+        saved = self.snapshot()
         self.emit(indent, f"{q} = {start}")
         self.emit(indent, f"while {q} + uint64({self.unroll_by}) <= {end}:")
         body = indent + 1
@@ -466,16 +466,14 @@ class _Lowerer:
         if tiles == 1 and not rest:
             self.walk_tile(it, v, indent, width, "")
             return
-        state = {name: (x.consumed, x.pos, list(x.flags)) for name, x in self.its.items()}
+        state = self.snapshot()
         self.emit(indent, f"for t_{j} in range({tiles}):")
         self.emit(indent + 1, f"o_{j} = uint64(t_{j}) * uint64({tile})")
         self.walk_tile(it, v, indent + 1, tile, f" + o_{j}")
         at = tiles * tile
         for bit in reversed(range(rest.bit_length())):  # the same walk over the last columns
             if rest >> bit & 1:
-                for name, (consumed, pos, flags) in state.items():
-                    x = self.its[name]
-                    x.consumed, x.pos, x.flags = consumed, pos, flags
+                self.rewind(state)
                 self.walk_tile(it, v, indent, 1 << bit, f" + uint64({at})")
                 at += 1 << bit
 
@@ -745,11 +743,20 @@ class _Lowerer:
         self.emit(indent, "n_out = uint64(out_pos[n_rows])")
         return self.lines[start:]
 
-    def restore(self, saved) -> None:
-        self.hoisted, self.out_row = {}, ""
+    def snapshot(self) -> dict[str, tuple]:
+        """Where every iterator is: levels consumed, position, presence flags."""
+        return {name: (it.consumed, it.pos, list(it.flags)) for name, it in self.its.items()}
+
+    def rewind(self, saved: dict[str, tuple]) -> None:
+        """Iterators back to a `snapshot` (to lower the same walk again)."""
         for name, (consumed, pos, flags) in saved.items():
             it = self.its[name]
-            it.consumed, it.pos, it.flags = consumed, pos, flags
+            it.consumed, it.pos, it.flags = consumed, pos, list(flags)
+
+    def restore(self, saved: dict[str, tuple]) -> None:
+        """A `snapshot` back, leaving the loop: its hoisted locals go out of scope."""
+        self.hoisted, self.out_row = {}, ""
+        self.rewind(saved)
 
     def lower(self) -> Source:
         for v in self.s.order:
