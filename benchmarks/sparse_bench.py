@@ -81,6 +81,7 @@ def run(p: SparseParams, data_dir: Path, quick: bool) -> dict:
     summary = bench.summary(rows) | {
         "crossover_density": crossover["spmm_density"],
         "crossover_density_by_width": crossover["by_width"],
+        "crossover_density_resident_by_width": crossover["resident_by_width"],
         "threads": p.threads,
         "quick": quick,
     }

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import statistics
-import time
 from pathlib import Path
 
 import numba
@@ -25,6 +23,7 @@ import scipy.sparse as sp
 import torch
 
 import aether.data
+from aether.sparse.bench import interleaved
 from aether.sparse.runtime import Runtime
 from aether.sparse.tensor import SparseTensor
 
@@ -43,22 +42,6 @@ def kernel(a: SparseTensor, b: np.ndarray, tile: int):
     finally:
         schedule.TILE = before
     return lambda: rt.evaluate(SPMM, None, adaptive=False, A=a, B=b)
-
-
-def interleaved(fns: dict, blocks: int = 15) -> dict:
-    """Median seconds per call of each function, timed in alternating blocks of calls."""
-    first = next(iter(fns.values()))
-    start = time.perf_counter()
-    first()
-    calls = max(1, int(0.03 / (time.perf_counter() - start)))
-    times = {name: [] for name in fns}
-    for _ in range(blocks):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            for _ in range(calls):
-                fn()
-            times[name].append((time.perf_counter() - start) / calls)
-    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def main() -> None:

@@ -3,6 +3,7 @@ ordered rows, serial and parallel), unordered operands, the unrolled and width-s
 SpMM, and the crossover measured per dense width. Behaviour only: no timings asserted."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -194,10 +195,37 @@ def test_crossover_per_width(kernel_cache, monkeypatch):
     assert rt.threshold(1) == pytest.approx(by[1]) and rt.threshold(8) == pytest.approx(by[8])
     assert min(by.values()) <= rt.threshold(3) <= max(by.values())  # interpolated
     assert rt.threshold(1000) == pytest.approx(by[8])  # clamped
-    rt.by_width = {1: 0.9, 64: 0.01}
+    assert all(r["converted_s"] > 0 and r["dense_s"] > 0 for r in measured["rows"])
+    assert saved["resident_by_threads"][str(measured["threads"])] == measured["resident_by_width"]
+    resident = {int(w): d for w, d in measured["resident_by_width"].items()}
+    assert rt.threshold(8, resident=True) == pytest.approx(resident[8])
+    rt.by_width, rt.resident_by_width = {1: 0.9, 64: 0.01}, {1: 0.1, 64: 0.9}
     half = SparseTensor.from_dense(np.eye(4), "csr")  # density 0.25
     assert not rt.prefers_dense({"A": half}, width=1) and rt.prefers_dense({"A": half}, width=64)
+    assert rt.prefers_dense({"A": half}, 1, resident=True)
+    assert not rt.prefers_dense({"A": half}, 64, resident=True)
     (kernel_cache / "crossover.json").unlink()
+
+
+def test_densify_through_generated_copies(always_sparse, random_dense):
+    """The runtime's dense path densifies every format with a generated copy kernel, equal
+    to numpy's scatter (duplicate COO coordinates summed)."""
+    rng = np.random.default_rng(3)
+    a = random_dense(rng, (9, 7), 0.4)
+    for fmt in ("csr", "csc", "coo", "dcsr"):
+        np.testing.assert_array_equal(always_sparse.densify(SparseTensor.from_dense(a, fmt)), a)
+    x = random_dense(rng, (4, 5, 6), 0.3)
+    np.testing.assert_array_equal(always_sparse.densify(SparseTensor.from_dense(x, "csf")), x)
+    blocked = SparseTensor.from_dense(a[:8, :6], block=(2, 3))
+    np.testing.assert_array_equal(always_sparse.densify(blocked), a[:8, :6])
+    dup = SparseTensor(
+        (2, 3),
+        formats.parse("coo", 2),
+        [np.array([0, 3]), None],
+        [np.array([0, 0, 1]), np.array([1, 1, 2])],
+        np.array([1.0, 2.0, 4.0]),
+    )
+    np.testing.assert_array_equal(always_sparse.densify(dup), dup.numpy())
 
 
 def test_dense_width():
@@ -446,3 +474,60 @@ def monkeypatch_module():
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(rtm, "PREFETCH_BYTES", 0)  # prefetch whatever the size
         yield mp
+
+
+@SETTINGS
+@given(
+    r=st.integers(1, 4),
+    c=st.integers(1, 4),
+    blocks=st.tuples(st.integers(0, 5), st.integers(0, 5)),
+    width=st.sampled_from([1, 3, 16, 64, 100, 300]),
+    density=st.sampled_from([0.0, 0.1, 0.6]),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    index_dtype=st.sampled_from([np.int32, np.int64]),
+    seed=st.integers(0, 2**16),
+)
+def test_blocked_csr_products(
+    always_sparse, random_dense, r, c, blocks, width, density, dtype, index_dtype, seed
+):
+    """Blocked CSR @ dense (the expression `@` lowers it to) against numpy, over block
+    shapes, widths that split a block's rows over several walks (100 x 4 rows) or fall back
+    to the memory form (300: tiled), width 1 (a vector), empty blocks and empty matrices."""
+    from aether.sparse.frontend import BLOCKED_MATMUL
+
+    rng = np.random.default_rng(seed)
+    a = random_dense(rng, (blocks[0] * r, blocks[1] * c), density, dtype)
+    t = SparseTensor.from_dense(a, block=(r, c), index_dtype=index_dtype)
+    b = rng.standard_normal((a.shape[1], width)).astype(dtype)
+    got = always_sparse.evaluate(BLOCKED_MATMUL, None, A=t.stored(), B=b.reshape(-1, c, width))
+    _close(got.reshape(a.shape[0], width), a @ b, dtype)
+
+
+def test_blocked_walk_kernel_text(always_sparse, random_dense):
+    """Blocked CSR's block loops are unrolled: one register vector per row of the block, each
+    row of B loaded once for all of them, the rows stored once; a block with more rows than
+    the registers hold (4 rows at width 128) is walked once per group of rows."""
+    from aether.sparse.frontend import BLOCKED_MATMUL
+
+    rng = np.random.default_rng(5)
+    a = random_dense(rng, (16, 12), 0.3)
+    for (r, c), width, walks in (((2, 1), 64, 1), ((2, 3), 16, 1), ((4, 2), 128, 2)):
+        t = SparseTensor.from_dense(a, block=(r, c)).stored()
+        b = rng.standard_normal((12 // c, c, width))
+        kernel = always_sparse.compile(BLOCKED_MATMUL, {"A": t, "B": b}, None, False)
+        text = kernel.source.text.split("def kernel")[1]
+        assert text.count("for q0_1 in range(") == walks
+        assert f"n_i1 = uint64({r})  # a block size" in text
+        assert f"n_i4 = uint64({c})  # a block size" in text
+        assert len(re.findall(r"row_v\d+ = vload", text)) == c * walks  # B's rows: once each
+        assert text.count("acc_v0 = vfma(") == c * walks
+        assert text.count("vstore(out") == r and kernel.source.overwrites
+        assert "out[" not in text  # nothing added in memory
+    before = codegen.BLOCK_MAX
+    try:
+        codegen.BLOCK_MAX = 1  # blocks past the limit keep the memory form
+        t = SparseTensor.from_dense(a, block=(2, 2)).stored()
+        kernel = Runtime().compile(BLOCKED_MATMUL, {"A": t, "B": b}, None, False)
+        assert "acc_v0" not in kernel.source.text and "out[" in kernel.source.text
+    finally:
+        codegen.BLOCK_MAX = before

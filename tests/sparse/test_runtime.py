@@ -26,7 +26,9 @@ def test_runtime_picks_dense_above_the_crossover(random_dense):
     for a in (dense_a, sparse_a):
         c = rt.evaluate("C(i,j) = A(i,k) * B(k,j)", A=SparseTensor.from_dense(a), B=b)
         np.testing.assert_allclose(c, a @ b, atol=1e-12)
-    assert len(rt.kernels) == 1  # only the sparse operand compiled a kernel
+    assert rt.paths == {"dense": 1, "sparse": 1}  # the dense one: a copy kernel, then torch
+    products = [k for k in rt.kernels.values() if len(k.schedule.assignment.accesses()) == 2]
+    assert len(products) == 1  # only the sparse operand compiled a product kernel
 
 
 def test_crossover_is_measured_and_saved(kernel_cache):

@@ -61,6 +61,23 @@ class Timer:
         return float(np.median(times))
 
 
+def interleaved(fns: dict[str, Callable[[], object]], blocks: int = 15) -> dict[str, float]:
+    """Median seconds per call of each function, timed in alternating blocks of calls (so
+    that a change in the machine's load falls on all of them alike)."""
+    first = next(iter(fns.values()))
+    start = time.perf_counter()
+    first()
+    calls = max(1, int(0.03 / (time.perf_counter() - start)))
+    times = {name: [] for name in fns}
+    for _ in range(blocks):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            for _ in range(calls):
+                fn()
+            times[name].append((time.perf_counter() - start) / calls)
+    return {name: float(np.median(t)) for name, t in times.items()}
+
+
 def machine(threads: int) -> dict:
     return {
         "platform": platform.platform(),
@@ -418,8 +435,9 @@ def run_case(
     cases = Cases(repeats=p.repeats, seed=p.seed)
     if isinstance(crossover, dict):  # a measurement per dense width (measure_crossover)
         by_width = {int(w): float(d) for w, d in crossover["by_width"].items()}
+        resident = {int(w): float(d) for w, d in crossover["resident_by_width"].items()}
         for rt in (cases.rt, runtime.RUNTIME):
-            rt.crossover, rt.by_width = None, by_width
+            rt.crossover, rt.by_width, rt.resident_by_width = None, by_width, resident
     else:
         cases.rt.crossover = crossover
     case, name = spec["case"], spec.get("dataset")

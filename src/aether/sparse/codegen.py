@@ -20,8 +20,10 @@ the layers of GCNs and pruned MLPs) keeps its row in a register vector across th
 (``kernels.vfma``) and stores it once, with an optional fused epilogue (bias, ReLU); when
 its dense operand lies far beyond the caches, the walk also prefetches the rows that later
 nonzeros gather. A row wider than the register file is walked once per tile of the schedule's
-`tile` columns. Products whose rows are not contiguous along the output's last mode add
-several nonzeros per pass of the innermost loop instead.
+`tile` columns. A blocked operand (blocked CSR @ dense) unrolls its small block loops: one
+register vector per row of the block, each row of the dense operand loaded once per block.
+Products whose rows are not contiguous along the output's last mode add several nonzeros per
+pass of the innermost loop instead.
 
 Why numba rather than C++ through torch.utils.cpp_extension: measured here, a cold
 ``load_inline`` build of a 10-line OpenMP SpMV took 81 s, while numba compiles a generated
@@ -34,6 +36,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
+import itertools
 import os
 import re
 import sys
@@ -42,7 +45,7 @@ from pathlib import Path
 
 from aether import io
 from aether.sparse.formats import Level
-from aether.sparse.notation import Access, Assignment, Expr, Mul, Neg, is_zero
+from aether.sparse.notation import Access, Assignment, Expr, Mul, Neg, is_zero, product_factors
 from aether.sparse.schedule import REGISTER_ROW, Schedule, assembled
 
 VERSION = "7"
@@ -161,6 +164,7 @@ class _Lowerer:
         self.hoisted: dict[str, str] = {}  # access -> local holding it in the innermost loop
         self.out_row = ""
         self.rows: dict[str, None] = {}  # dense operands read as vector rows, in order
+        self.blocked: dict[str, int] = {}  # block loops unrolled by `block_walk`, sizes
 
     def _rename(self, e: Expr) -> Expr:
         if isinstance(e, Access):
@@ -355,6 +359,12 @@ class _Lowerer:
             if len(walked) == 1:
                 it = walked[0]
                 q = f"q{it.n}_{it.consumed}"
+                block = self.block_loops(depth, it, v, located)
+                if block:
+                    self.block_walk(it, v, indent, block)
+                    self.restore(saved)
+                    self.after_loop(depth, indent)
+                    return
                 if (
                     (self.unroll or (self.vector is not None and self.fibre))
                     and depth == len(order) - 2
@@ -513,20 +523,103 @@ class _Lowerer:
             store = "vstore" if self.overwrites else "vstore_add"
             self.emit(indent, f"{store}(out_vals, ({self.fibre}) * n_{j}{offset}, acc_v)")
             return
+        self.store_row(indent, "acc_v", width, offset, owns and dense_above)
+
+    def store_row(self, indent: int, acc: str, width: int, offset: str, whole: bool) -> None:
+        """A register vector into its output row: stored when this walk reaches and finishes
+        every row (`whole`; the epilogue then applies too), else added."""
         e = self.epilogue
-        if e is not None and owns and dense_above:  # (a row never reached needs it too)
+        if e is not None and whole:  # (a row never reached needs it too)
             self.fused = True
             bias = self.arg("dense", BIAS) if e.bias else ""
             if e.bias == "row":
-                self.emit(indent, f"acc_v = vadd(acc_v, vload({bias}, nil{offset}, {width}))")
+                self.emit(indent, f"{acc} = vadd({acc}, vload({bias}, nil{offset}, {width}))")
             elif e.bias == "col":
                 at = self.flat(self.free[:-1])
-                self.emit(indent, f"acc_v = vadd(acc_v, vsplat(acc_v, {bias}[{at}]))")
+                self.emit(indent, f"{acc} = vadd({acc}, vsplat({acc}, {bias}[{at}]))")
             if e.relu:
-                self.emit(indent, "acc_v = vrelu(acc_v)")
-        self.overwrites = owns and dense_above
-        store = "vstore" if self.overwrites else "vstore_add"
-        self.emit(indent, f"{store}(out, {self.row(self.free)}{offset}, acc_v)")
+                self.emit(indent, f"{acc} = vrelu({acc})")
+        self.overwrites = whole
+        store = "vstore" if whole else "vstore_add"
+        self.emit(indent, f"{store}(out, {self.row(self.free)}{offset}, {acc})")
+
+    def block_loops(self, depth: int, it: _It, v: str, located: list[_It]) -> tuple[str, ...]:
+        """The small dense loops between a sparse walk and the innermost loop that a register
+        block unrolls (blocked CSR's row and column in a block), or () when the block form
+        does not apply: see `block_walk`."""
+        order, dims = self.s.order, self.s.dims
+        inner = order[depth + 1 : -1]
+        if not inner or self.vector is None or self.pattern is not None or self.s.tile:
+            return ()
+        if located or it.flags or v not in self.a.reduction():
+            return ()
+        for w in inner:
+            for x in self.its.values():
+                ahead = x.vars[x.consumed :]
+                if w in ahead and x.levels[x.consumed + ahead.index(w)] is not Level.DENSE:
+                    return ()
+        size = 1
+        for w in inner:
+            size *= dims[w]
+        return inner if size <= BLOCK_MAX else ()
+
+    def block_walk(self, it: _It, v: str, indent: int, block: tuple[str, ...]) -> None:
+        """A walk over blocks (blocked CSR @ dense) with its block loops unrolled.
+
+        ``∀i ∀k ∀u ∀v ∀j out(i,u,j) += A(i,k,u,v) * B(k,v,j)``: each output row of the block
+        (each u) is a register vector across the walk, and each block's values scale the rows
+        of B it reads (each v, read once for all u); the rows are stored once at the end. The
+        block sizes become constants. Blocks with more rows than BLOCK_ROWS / width vectors
+        fit in registers are walked once per group of rows."""
+        j, width, dims = self.s.order[-1], self.width, self.s.dims
+        k, crd = it.consumed, self.arg("crd", it.tensor, it.consumed)
+        q = f"q{it.n}_{k}"
+        self.blocked |= {w: dims[w] for w in block}
+        outer = self.s.order[: self.s.order.index(v)]
+        rows_vars = [w for w in block if w in self.free]
+        whole = (
+            all(w in self.free for w in outer)
+            and set(outer) | set(rows_vars) == set(self.free[:-1])
+            and all(o.format.unique for o in self.s.operands if o.sparse)
+            and all(lv is Level.DENSE for x in self.its.values() for lv in x.levels[: x.consumed])
+        )
+        rows = list(itertools.product(*(range(dims[w]) for w in rows_vars)))
+        sums = list(itertools.product(*(range(dims[w]) for w in block if w not in self.free)))
+        group = max(1, BLOCK_ROWS // width)
+        state = self.snapshot()
+        for first in range(0, len(rows), group):
+            part = rows[first : first + group]
+            self.rewind(state)
+            for r in range(len(part)):
+                self.emit(indent, f"acc_v{r} = vzero(out, {width})")
+            self.emit(indent, f"for {q} in range(s{it.n}_{k}, e{it.n}_{k}):")
+            body = indent + 1
+            self.emit(body, f"{v} = uint64({crd}[{q}])")
+            self.bind(it, q)
+            walked = self.snapshot()
+            for at in sums:
+                loaded: dict[str, str] = {}  # each row of the dense operands read once
+                for r, row in enumerate(part):
+                    self.rewind(walked)
+                    values = iter(at)
+                    fixed = dict(zip(rows_vars, row, strict=True))
+                    for w in block:
+                        self.emit(body, f"{w} = uint64({fixed[w] if w in fixed else next(values)})")
+                        for x in self.its.values():
+                            if x.consumed < len(x.vars) and x.vars[x.consumed] == w:
+                                self.locate(x, w, body)
+                    scalars, vec = self.factors(self.vector, j, width, "")
+                    if vec not in loaded:
+                        loaded[vec] = f"row_v{len(loaded)}"
+                        self.emit(body, f"{loaded[vec]} = {vec}")
+                    acc, vec = f"acc_v{r}", loaded[vec]
+                    fma = f"vfma({acc}, {scalars}, {vec})" if scalars else f"vadd({acc}, {vec})"
+                    self.emit(body, f"{acc} = {fma}")
+            for r, row in enumerate(part):
+                for w, value in zip(rows_vars, row, strict=True):
+                    self.emit(indent, f"{w} = uint64({value})")
+                self.store_row(indent, f"acc_v{r}", width, "", whole)
+        self.rewind(state)
 
     def prefetch_rows(
         self, crd: str, q: str, v: str, j: str, indent: int, width: int, offset: str
@@ -811,6 +904,8 @@ class _Lowerer:
             # A constant trip count: LLVM picks the vector shape (the key changes with it).
             j = self.s.order[-1]
             pre.append(f"    n_{j} = uint64({width})  # the dense width, specialized")
+        for w, size in self.blocked.items():
+            pre.append(f"    n_{w} = uint64({size})  # a block size, specialized")
         if not self.dense_out and self.pattern is None and not self.assemble:
             pre.append("    n_out = 0")
             if self.s.workspace:
@@ -852,6 +947,12 @@ SPECIALIZE_WIDE = (32, 256)
 BOUND_MAX = 1 << 25
 
 
+# Register blocking of blocked formats (`_Lowerer.block_walk`): at most BLOCK_MAX entries per
+# block are unrolled, and at most BLOCK_ROWS output elements (16 AVX-512 registers of
+# float32, as REGISTER_ROW) are accumulated per walk.
+BLOCK_MAX = 64
+BLOCK_ROWS = REGISTER_ROW
+
 # Nonzeros ahead whose dense rows an SpMM-like walk prefetches (`prefetch`: rows gathered
 # from beyond the caches). Measured on the 100k-node power-law graph, widths 64 and 128, one
 # thread, eight paired runs on a loaded machine: 8 ahead took 0.77-1.01x the time of none
@@ -862,16 +963,7 @@ PREFETCH_AHEAD = 8
 def _vector_factors(rhs: Expr, j: str, its: dict[str, _It]) -> list[str] | None:
     """The factors of a pure product with at least one dense row contiguous along `j` (the
     innermost, dense mode), or None when the register-vector form does not apply."""
-
-    def factors(e: Expr) -> list[Access] | None:
-        if isinstance(e, Access):
-            return [e]
-        if isinstance(e, Mul):
-            left, right = factors(e.left), factors(e.right)
-            return None if left is None or right is None else left + right
-        return None
-
-    found = factors(rhs)
+    found = product_factors(rhs)
     if found is None or not any(j in acc.indices for acc in found):
         return None
     for acc in found:

@@ -130,7 +130,7 @@ class SparseLinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         lead, x2 = x.shape[:-1], x.reshape(-1, self.in_features)
-        if runtime.RUNTIME.prefers_dense({"W": self.weight}, width=x2.shape[0]):
+        if runtime.RUNTIME.prefers_dense({"W": self.weight}, x2.shape[0], resident=True):
             runtime.RUNTIME.paths["dense"] += 1
             y = x2 @ self._dense.T
             y = y if self.bias is None else y + self.bias
@@ -181,7 +181,7 @@ class GCNLayer(nn.Module):
             h = (x @ w).numpy()
         if rt.prefers_dense({"A": a_hat}, h.shape[1]):
             rt.paths["dense"] += 1
-            y = a_hat.to_dense() @ torch.from_numpy(h) + self.bias
+            y = torch.from_numpy(rt.densify(a_hat)) @ torch.from_numpy(h) + self.bias
             return torch.relu(y) if self.relu else y
         return torch.from_numpy(self._aggregate(a_hat, h, self.bias))
 

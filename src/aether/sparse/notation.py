@@ -90,6 +90,16 @@ def accesses(e: Expr):
         yield from accesses(e.right)
 
 
+def product_factors(e: Expr) -> list[Access] | None:
+    """The accesses of a pure product (no sums, no negation), or None."""
+    if isinstance(e, Access):
+        return [e]
+    if isinstance(e, Mul):
+        left, right = product_factors(e.left), product_factors(e.right)
+        return None if left is None or right is None else left + right
+    return None
+
+
 def is_zero(e: Expr, absent: set[str]) -> bool:
     """Whether `e` is zero when the tensors in `absent` are zero here (the merge lattice)."""
     if isinstance(e, Access):

@@ -27,7 +27,16 @@ import torch
 from aether import io
 from aether.sparse import codegen
 from aether.sparse.formats import Format, Level
-from aether.sparse.notation import Access, Assignment, Mul, Neg, is_zero, parse, split_reductions
+from aether.sparse.notation import (
+    Access,
+    Assignment,
+    Mul,
+    Neg,
+    is_zero,
+    parse,
+    product_factors,
+    split_reductions,
+)
 from aether.sparse.schedule import (
     Operand,
     Schedule,
@@ -40,9 +49,10 @@ from aether.sparse.schedule import (
 from aether.sparse.tensor import VALUE_DTYPES, SparseFormatError, SparseTensor
 
 # Density above which dense torch beats the generated SpMM: 0.08-0.25 measured on this shared
-# machine (1024 x 1024 float32, width 64, one thread) by `measure_crossover`; the low end is
-# the default. A measurement saved with `save_crossover` (the benchmark and the stage do)
-# overrides it.
+# machine (1024 x 1024 float32, width 64, one thread) by `measure_crossover` with the dense
+# operand at hand; the low end is the default. A measurement saved with `save_crossover` (the
+# benchmark and the stage do) overrides it, for the runtime's own dense path (which first
+# densifies the sparse operand) and for a dense copy at hand (SparseLinear keeps one).
 DEFAULT_CROSSOVER = 0.1
 # Dense widths at which the crossover is measured (SpMV, GCN hidden, SpMM 64, wide), and the
 # one reported as ``spmm_density``.
@@ -255,12 +265,15 @@ class Runtime:
     ``parallel``: None (the default) runs row-parallel kernels on torch's thread count
     (``torch.get_num_threads()``) when it is above one and the work is large enough;
     True/False force it. ``crossover``: a fixed density for every shape; None reads the
-    measurement per dense width that ``save_crossover`` stored for this thread count."""
+    measurement per dense width that ``save_crossover`` stored for this thread count:
+    ``by_width`` for this runtime's dense path (densify, then the dense op) and
+    ``resident_by_width`` for callers that hold a dense copy of the sparse operand."""
 
     parallel: bool | None = None
     crossover: float | None = None
     kernels: dict[tuple, Kernel] = field(default_factory=dict, repr=False)
     by_width: dict[int, float] | None = field(default=None, repr=False)
+    resident_by_width: dict[int, float] | None = field(default=None, repr=False)
     paths: collections.Counter = field(default_factory=collections.Counter, repr=False)
     by_id: dict[tuple, Kernel] = field(default_factory=dict, repr=False)
     _thresholds: dict[tuple, float] = field(default_factory=dict, repr=False)
@@ -346,7 +359,7 @@ class Runtime:
         data = {acc.tensor: data[acc.tensor] for acc in a.accesses()}
         if adaptive and self.prefers_dense(data, dense_width(a, data)):
             self.paths["dense"] += 1
-            return dense_einsum(a, data)
+            return dense_einsum(a, data, self)
         data = _unique_levels(a, data)
         data = _ordered_levels(a, data, output)
         threads = self.threads(a, data)
@@ -362,7 +375,7 @@ class Runtime:
             except ScheduleError as again:
                 warnings.warn(f"{a} ran dense: {again}", DenseFallbackWarning, stacklevel=2)
                 self.paths["dense"] += 1
-                return dense_einsum(a, data)
+                return dense_einsum(a, data, self)
         if threads > 1 and numba.get_num_threads() != threads:
             numba.set_num_threads(threads)
         if (
@@ -399,15 +412,19 @@ class Runtime:
             return None
 
     def prefers_dense(
-        self, data: dict[str, SparseTensor | np.ndarray], width: int | None = None
+        self,
+        data: dict[str, SparseTensor | np.ndarray],
+        width: int | None = None,
+        resident: bool = False,
     ) -> bool:
-        """Whether dense execution is faster: density against the crossover for this width."""
+        """Whether dense execution is faster: density against the crossover for this width,
+        for this runtime's dense path or (`resident`) for a caller with a dense copy."""
         sparse = [t for t in data.values() if isinstance(t, SparseTensor)]
         if not sparse:
             return True
-        return max(t.density() for t in sparse) >= self.threshold(width)
+        return max(t.density() for t in sparse) >= self.threshold(width, resident)
 
-    def threshold(self, width: int | None = None) -> float:
+    def threshold(self, width: int | None = None, resident: bool = False) -> float:
         """The crossover density for a dense width (None: the measurement's reference width).
 
         Measured per width (``measure_crossover``) and interpolated in log(width) between the
@@ -417,25 +434,45 @@ class Runtime:
             return self.crossover
         if self.by_width is None:
             self.by_width = load_crossover()
-        if not self.by_width:
+        if self.resident_by_width is None:
+            self.resident_by_width = load_crossover(resident=True)
+        table = self.resident_by_width if resident else self.by_width
+        if not table:
             return DEFAULT_CROSSOVER
-        key = (id(self.by_width), width)  # memoized: the runtime asks on every call
+        key = (id(table), width)  # memoized: the runtime asks on every call
         if key not in self._thresholds:
-            widths = sorted(self.by_width)
+            widths = sorted(table)
             if width is None:
-                width = REFERENCE_WIDTH if REFERENCE_WIDTH in self.by_width else widths[-1]
+                width = REFERENCE_WIDTH if REFERENCE_WIDTH in table else widths[-1]
             x = np.log(np.clip(width, widths[0], widths[-1]))
-            ys = [self.by_width[w] for w in widths]
+            ys = [table[w] for w in widths]
             self._thresholds[key] = float(np.interp(x, np.log(widths), ys))
         return self._thresholds[key]
 
+    def densify(self, t: SparseTensor) -> np.ndarray:
+        """The dense array of a sparse tensor through a generated copy kernel (``D(i,j) =
+        A(i,j)``): 0.5-1.9 ms for a 1024 x 1024 matrix at density 0.5 in CSR, CSC, COO or DCSR,
+        against 19 ms for numpy's scatter of `SparseTensor.coords` (measured, one thread)."""
+        if t.block is not None:
+            mb, nb, r, c = t.shape
+            return self.densify(t.stored()).transpose(0, 2, 1, 3).reshape(mb * r, nb * c)
+        copy, data = _copy("".join(chr(97 + n) for n in range(t.order))), {"A": t}
+        try:
+            kernel = self.compile(copy, data, None, self.threads(copy, data) > 1)
+        except ScheduleError:
+            return t.numpy()
+        return kernel(data)
 
-def dense_einsum(a: Assignment, data: dict[str, SparseTensor | np.ndarray]) -> np.ndarray:
-    """The expression with dense torch ops: the reference semantics and the fallback."""
+
+def dense_einsum(
+    a: Assignment, data: dict[str, SparseTensor | np.ndarray], rt: Runtime | None = None
+) -> np.ndarray:
+    """The expression with dense torch ops: the reference semantics and the fallback. Sparse
+    operands are densified by `rt`'s generated copy kernels when given, else by numpy."""
     *temps, a = split_reductions(a)
     data = dict(data)
     for temp in temps:
-        data[temp.lhs.tensor] = dense_einsum(temp, data)
+        data[temp.lhs.tensor] = dense_einsum(temp, data, rt)
     letters: dict[str, str] = {}
 
     def spec(indices: tuple[str, ...]) -> str:
@@ -443,9 +480,15 @@ def dense_einsum(a: Assignment, data: dict[str, SparseTensor | np.ndarray]) -> n
 
     def dense(name: str) -> torch.Tensor:
         t = data[name]
-        return torch.from_numpy(t.numpy() if isinstance(t, SparseTensor) else np.asarray(t))
+        if isinstance(t, SparseTensor):
+            return torch.from_numpy(rt.densify(t) if rt is not None else t.numpy())
+        return torch.from_numpy(np.asarray(t))
 
     out_spec = spec(a.lhs.indices)
+    factors = product_factors(a.rhs)
+    if factors is not None:  # one contraction: no outer product of the factors materialized
+        terms = ",".join(spec(f.indices) for f in factors)
+        return torch.einsum(f"{terms}->{out_spec}", *(dense(f.tensor) for f in factors)).numpy()
 
     def ev(e) -> tuple[torch.Tensor, str]:
         if isinstance(e, Access):
@@ -467,6 +510,12 @@ def dense_einsum(a: Assignment, data: dict[str, SparseTensor | np.ndarray]) -> n
     value, s = ev(a.rhs)
     result = torch.einsum(f"{s}->{out_spec}", value)
     return result.numpy()
+
+
+@functools.lru_cache(maxsize=16)
+def _copy(idx: str) -> Assignment:
+    """``D(idx) = A(idx)``, one object per order (the fast path keys on identity)."""
+    return parse(f"D({','.join(idx)}) = A({','.join(idx)})")
 
 
 _parse = functools.lru_cache(maxsize=512)(parse)
@@ -570,20 +619,24 @@ def measure_crossover(
     seed: int = 0,
     widths: tuple[int, ...] = CROSSOVER_WIDTHS,
 ) -> dict:
-    """Time the generated SpMM against dense torch.matmul per dense width and density.
+    """Time the generated SpMM against dense execution per dense width and density.
 
-    Both run on torch's current thread count. Returns the rows, ``by_width`` (per width, the
-    density above which dense was faster: 0.0 when it always was, 1.0 when never) and
-    ``spmm_density`` (the reference width's). ``save_crossover`` makes runtimes use it."""
+    Dense execution is timed twice: as the runtime runs it (the sparse operand densified by
+    a generated copy kernel, then torch.matmul: ``converted_s``) and with a dense copy at
+    hand (torch.matmul alone: ``dense_s``). All run on torch's current thread count.
+    Returns the rows, ``by_width`` (per width, the density above which the runtime's dense
+    path was faster: 0.0 when it always was, 1.0 when never), ``resident_by_width`` (the same
+    for a dense copy at hand) and ``spmm_density`` (the reference width's runtime crossover).
+    ``save_crossover`` makes runtimes use it."""
     widths = (width,) if width is not None else tuple(widths)
     rng = np.random.default_rng(seed)
-    rt = Runtime(crossover=2.0)
+    rt, dense_rt = Runtime(crossover=2.0), Runtime(crossover=0.0)
     matrices = []
     for density in densities:
         a = rng.standard_normal((n, n)).astype(np.float32)
         a[rng.random((n, n)) >= density] = 0
         matrices.append((density, SparseTensor.from_dense(a, "csr"), torch.from_numpy(a)))
-    rows, by_width = [], {}
+    rows, by_width, resident = [], {}, {}
     for w in widths:
         b = rng.standard_normal((n, w)).astype(np.float32)
         tb = torch.from_numpy(b)
@@ -593,11 +646,21 @@ def measure_crossover(
             def sparse(sa=sa, b=b):
                 return rt.evaluate("C(i,j) = A(i,k) * B(k,j)", None, A=sa, B=b)
 
+            def converted(sa=sa, b=b):
+                return dense_rt.evaluate("C(i,j) = A(i,k) * B(k,j)", None, A=sa, B=b)
+
             sparse()  # compile and warm up
-            sparse_s = _median_time(sparse, repeats)
-            dense_s = _median_time(lambda ta=ta, tb=tb: ta @ tb, repeats)
-            part.append({"width": w, "density": density, "sparse_s": sparse_s, "dense_s": dense_s})
-        by_width[w] = _crossing(part)
+            part.append(
+                {
+                    "width": w,
+                    "density": density,
+                    "sparse_s": _median_time(sparse, repeats),
+                    "converted_s": _median_time(converted, repeats),
+                    "dense_s": _median_time(lambda ta=ta, tb=tb: ta @ tb, repeats),
+                }
+            )
+        by_width[w] = _crossing(part, "converted_s")
+        resident[w] = _crossing(part, "dense_s")
         rows += part
     reference = REFERENCE_WIDTH if REFERENCE_WIDTH in by_width else widths[-1]
     return {
@@ -606,13 +669,15 @@ def measure_crossover(
         "threads": torch.get_num_threads(),
         "rows": rows,
         "by_width": {str(w): d for w, d in by_width.items()},
+        "resident_by_width": {str(w): d for w, d in resident.items()},
         "spmm_density": by_width[reference],
     }
 
 
-def _crossing(rows: list[dict]) -> float:
-    """Where log(sparse/dense time) crosses zero, interpolated between measured densities."""
-    ratios = [(r["density"], np.log(r["sparse_s"] / r["dense_s"])) for r in rows]
+def _crossing(rows: list[dict], dense: str) -> float:
+    """Where log(sparse/dense time) crosses zero, interpolated between measured densities
+    (`dense`: which dense time)."""
+    ratios = [(r["density"], np.log(r["sparse_s"] / r[dense])) for r in rows]
     for (d0, r0), (d1, r1) in itertools.pairwise(ratios):
         if r0 < 0 <= r1:
             return float(d0 + (d1 - d0) * (-r0) / (r1 - r0))
@@ -628,21 +693,25 @@ def save_crossover(measured: dict) -> Path:
     except (OSError, ValueError):
         saved = {}
     threads = str(measured.get("threads", torch.get_num_threads()))
-    by_threads = saved.get("by_threads", {}) if isinstance(saved.get("by_threads"), dict) else {}
-    by_threads[threads] = measured.get("by_width", {"64": measured["spmm_density"]})
-    return io.write_json(path, measured | {"by_threads": by_threads})
+    tables = {}
+    for key, by_width in (("by_threads", "by_width"), ("resident_by_threads", "resident_by_width")):
+        table = saved.get(key) if isinstance(saved.get(key), dict) else {}
+        if by_width in measured:
+            table[threads] = measured[by_width]
+        tables[key] = table
+    return io.write_json(path, measured | tables)
 
 
-def load_crossover() -> dict[int, float]:
-    """The saved crossover per dense width for torch's current thread count ({} if none)."""
+def load_crossover(resident: bool = False) -> dict[int, float]:
+    """The saved crossover per dense width for torch's current thread count ({} if none),
+    for the runtime's dense path or (`resident`) for a dense copy at hand."""
     path = codegen.cache_dir() / "crossover.json"
     try:
         saved = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
-    entry = saved.get("by_threads", {}).get(str(torch.get_num_threads()))
-    if entry is None and "spmm_density" in saved and "by_threads" not in saved:
-        entry = {str(saved.get("width", REFERENCE_WIDTH)): saved["spmm_density"]}
+    key = "resident_by_threads" if resident else "by_threads"
+    entry = (saved.get(key) or {}).get(str(torch.get_num_threads()))
     try:
         return {int(w): float(d) for w, d in (entry or {}).items()}
     except (TypeError, ValueError):

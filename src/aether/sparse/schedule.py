@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 from aether.sparse import formats as F
 from aether.sparse.formats import Format, Level
-from aether.sparse.notation import Access, Add, Assignment, Expr, Mul, Neg, is_zero
+from aether.sparse.notation import Access, Add, Assignment, Expr, Mul, Neg, is_zero, product_factors
 
 # A dense operand walked against its layout costs this much more per access (measured with the
 # generated SpMM: i,j,k order is 3-6x slower than i,k,j on the Cora graph).
@@ -252,13 +252,9 @@ def register_tile(a: Assignment, ops: dict[str, Operand], order: tuple[str, ...]
         return 0
     if any(j in acc.indices for acc in a.accesses() if ops[acc.tensor].sparse):
         return 0
-    if not any(ops[acc.tensor].sparse for acc in a.accesses()) or not _product(a.rhs):
+    if not any(ops[acc.tensor].sparse for acc in a.accesses()) or product_factors(a.rhs) is None:
         return 0
     return TILE
-
-
-def _product(e: Expr) -> bool:
-    return isinstance(e, Access) or (isinstance(e, Mul) and _product(e.left) and _product(e.right))
 
 
 def assembled(s: Schedule) -> bool:

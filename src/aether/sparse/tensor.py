@@ -214,7 +214,10 @@ class SparseTensor:
         """The dense array (logical shape for blocked CSR)."""
         coords, vals = self.coords()
         out = np.zeros(self.shape, dtype=self.vals.dtype)
-        np.add.at(out, tuple(coords.T), vals)
+        if self.format.unique:  # (np.add.at, for repeated coordinates, is far slower)
+            out[tuple(coords.T)] = vals
+        else:
+            np.add.at(out, tuple(coords.T), vals)
         if self.block is not None:
             mb, nb, r, c = self.shape
             out = out.transpose(0, 2, 1, 3).reshape(mb * r, nb * c)
@@ -296,6 +299,17 @@ class SparseTensor:
         return self.transpose()
 
     # --- properties ---------------------------------------------------------------------
+
+    def stored(self) -> SparseTensor:
+        """Blocked CSR's stored order-4 tensor over the same arrays, made once per tensor
+        (the runtime recognizes repeated operands by identity); itself when not blocked."""
+        if self.block is None:
+            return self
+        if getattr(self, "_stored", None) is None:
+            self._stored = SparseTensor(
+                self.shape, self.format, self.pos, self.crd, self.vals, check=False
+            )
+        return self._stored
 
     @property
     def order(self) -> int:
