@@ -19,6 +19,7 @@ from aether.sparse.schedule import REGISTER_ROW, TILE
 from aether.sparse.tensor import SparseTensor
 
 SETTINGS = settings(max_examples=10, deadline=None)
+PARALLEL = Runtime(parallel=True, crossover=2.0)  # row-parallel kernels (prange) at any size
 SPGEMM = "C(i,j) = A(i,k) * B(k,j)"
 
 
@@ -485,21 +486,24 @@ def monkeypatch_module():
     density=st.sampled_from([0.0, 0.1, 0.6]),
     dtype=st.sampled_from([np.float32, np.float64]),
     index_dtype=st.sampled_from([np.int32, np.int64]),
+    parallel=st.booleans(),
     seed=st.integers(0, 2**16),
 )
 def test_blocked_csr_products(
-    always_sparse, random_dense, r, c, blocks, width, density, dtype, index_dtype, seed
+    always_sparse, random_dense, r, c, blocks, width, density, dtype, index_dtype, parallel, seed
 ):
     """Blocked CSR @ dense (the expression `@` lowers it to) against numpy, over block
     shapes, widths that split a block's rows over several walks (100 x 4 rows) or fall back
-    to the memory form (300: tiled), width 1 (a vector), empty blocks and empty matrices."""
+    to the memory form (300: tiled), width 1 (a vector), empty blocks and empty matrices,
+    serial and row-parallel."""
     from aether.sparse.frontend import BLOCKED_MATMUL
 
     rng = np.random.default_rng(seed)
     a = random_dense(rng, (blocks[0] * r, blocks[1] * c), density, dtype)
     t = SparseTensor.from_dense(a, block=(r, c), index_dtype=index_dtype)
     b = rng.standard_normal((a.shape[1], width)).astype(dtype)
-    got = always_sparse.evaluate(BLOCKED_MATMUL, None, A=t.stored(), B=b.reshape(-1, c, width))
+    rt = PARALLEL if parallel else always_sparse
+    got = rt.evaluate(BLOCKED_MATMUL, None, A=t.stored(), B=b.reshape(-1, c, width))
     _close(got.reshape(a.shape[0], width), a @ b, dtype)
 
 
