@@ -10,7 +10,8 @@ the full-sequence forward of every action (before) against the cached-prefix bat
 (after).
 
     python benchmarks/selfplay_bench.py [--quick] [--iterations 5] [--budget 1000] [--workers 2]
-        [--seeds 0 1 2] [--eval-every 5]
+        [--seeds 0 1 2] [--eval-every 5] [--arms both|hindsight|no-hindsight]
+        [--hindsight-per-tree 8]
 
     python benchmarks/selfplay_bench.py --tune DOMAIN CHECKPOINT [--tune-grid 0,0.25 1,0.25]
 
@@ -237,6 +238,8 @@ def main() -> None:
     ap.add_argument("--tune-conjectures", type=int, default=48)
     ap.add_argument("--tune-budget", type=int, default=300)
     ap.add_argument("--no-quantified", action="store_true", help="conjectures as drawn")
+    ap.add_argument("--hindsight-per-tree", type=int, default=8, help="relabeled theorems")
+    ap.add_argument("--arms", default="both", choices=["both", "hindsight", "no-hindsight"])
     ap.add_argument("--ckpt", default="/tmp/aether-selfplay-bench", help="checkpoint directory")
     args = ap.parse_args()
     params = {
@@ -253,6 +256,7 @@ def main() -> None:
         "prior_mix": args.prior_mix,
         "value_weight": args.value_weight,
         "quantified": not args.no_quantified,
+        "hindsight_per_tree": args.hindsight_per_tree,
     }
     if args.quick:
         params.update(iterations=2, conjectures=16, conjecture_budget=100, eval_budget=100)
@@ -282,7 +286,9 @@ def main() -> None:
                 pool.submit(selfplay_run, d, h, s, params, args.ckpt)
                 for s in ([] if args.speed_only else args.seeds)
                 for d in reversed(args.domains)
-                for h in (True, False)
+                for h in {"both": (True, False), "hindsight": (True,), "no-hindsight": (False,)}[
+                    args.arms
+                ]
             ]
             have = {r["domain"] for r in fixed if r["kind"] == "uniform"}
             if not args.speed_only:
