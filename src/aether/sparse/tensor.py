@@ -46,6 +46,7 @@ class SparseTensor:
         self.crd = list(crd)
         self.vals = vals
         self.block = block
+        self._stored: SparseTensor | None = None  # `stored()`, made on first use
         if check:
             _validate(self)
 
@@ -305,7 +306,7 @@ class SparseTensor:
         (the runtime recognizes repeated operands by identity); itself when not blocked."""
         if self.block is None:
             return self
-        if getattr(self, "_stored", None) is None:
+        if self._stored is None:
             self._stored = SparseTensor(
                 self.shape, self.format, self.pos, self.crd, self.vals, check=False
             )
