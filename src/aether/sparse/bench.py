@@ -42,40 +42,37 @@ warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitl
 class Timer:
     """The median per-call time of `repeats` runs after a warm-up. A run repeats the call until
     it lasts at least `min_run_s` (timeit's autorange): timed one call at a time, a case of
-    10-100 us changed its speedup up to 2.3x between two runs of the benchmark."""
+    10-100 us changed its speedup up to 2.3x between two runs of the benchmark. `many` times
+    several functions with their runs interleaved, one run of each in turn, so that a change
+    in the machine's load falls on all of them alike rather than on whichever ran then."""
 
     repeats: int = 5
     min_run_s: float = 0.01
 
     def __call__(self, fn: Callable[[], object]) -> float:
-        fn()  # warm-up: compilation and caches
-        start = time.perf_counter()
-        fn()
-        number = max(1, min(10_000, math.ceil(self.min_run_s / (time.perf_counter() - start))))
-        times = []
-        for _ in range(self.repeats):
+        return self.many({"fn": fn})["fn"]
+
+    def many(self, fns: dict[str, Callable[[], object]]) -> dict[str, float]:
+        numbers = {}
+        for name, fn in fns.items():
+            fn()  # warm-up: compilation and caches
             start = time.perf_counter()
-            for _ in range(number):
-                fn()
-            times.append((time.perf_counter() - start) / number)
-        return float(np.median(times))
+            fn()
+            took = time.perf_counter() - start
+            numbers[name] = max(1, min(10_000, math.ceil(self.min_run_s / max(took, 1e-9))))
+        times: dict[str, list[float]] = {name: [] for name in fns}
+        for _ in range(self.repeats):
+            for name, fn in fns.items():
+                start = time.perf_counter()
+                for _ in range(numbers[name]):
+                    fn()
+                times[name].append((time.perf_counter() - start) / numbers[name])
+        return {name: float(np.median(t)) for name, t in times.items()}
 
 
 def interleaved(fns: dict[str, Callable[[], object]], blocks: int = 15) -> dict[str, float]:
-    """Median seconds per call of each function, timed in alternating blocks of calls (so
-    that a change in the machine's load falls on all of them alike)."""
-    first = next(iter(fns.values()))
-    start = time.perf_counter()
-    first()
-    calls = max(1, int(0.03 / (time.perf_counter() - start)))
-    times = {name: [] for name in fns}
-    for _ in range(blocks):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            for _ in range(calls):
-                fn()
-            times[name].append((time.perf_counter() - start) / calls)
-    return {name: float(np.median(t)) for name, t in times.items()}
+    """Median seconds per call of each function over `blocks` interleaved runs of >= 30 ms."""
+    return Timer(blocks, 0.03).many(fns)
 
 
 def machine(threads: int) -> dict:
@@ -161,8 +158,16 @@ class Cases:
             return self.rt.evaluate("y(i) = A(i,j) * x(j)", None, adaptive=False, A=a, x=x)
 
         row = {"case": f"spmv/{name}", "kind": "kernel", "compile_s": self._compile(ours)}
-        row |= {"ours_s": self.time(ours), "scipy_s": self.time(lambda: m @ x)}
-        return _best(row, self.time(lambda: tcsr @ tx), self.time(lambda: tcoo @ tx))
+        t = self.time.many(
+            {
+                "ours": ours,
+                "scipy": lambda: m @ x,
+                "csr": lambda: tcsr @ tx,
+                "coo": lambda: tcoo @ tx,
+            }
+        )
+        row |= {"ours_s": t["ours"], "scipy_s": t["scipy"]}
+        return _best(row, t["csr"], t["coo"])
 
     def spmm(self, name: str, m: sp.csr_array, width: int, bandwidth: float) -> dict:
         m = sp.csr_array(m, dtype=np.float32)
@@ -175,11 +180,16 @@ class Cases:
             return self.rt.evaluate("C(i,j) = A(i,k) * B(k,j)", None, adaptive=False, A=a, B=b)
 
         row = {"case": f"spmm{width}/{name}", "kind": "kernel", "compile_s": self._compile(ours)}
-        row |= {"ours_s": self.time(ours), "scipy_s": self.time(lambda: m @ b)}
+        fns = {"ours": ours, "scipy": lambda: m @ b, "csr": lambda: tcsr @ tb}
+        fns["coo"] = lambda: torch.sparse.mm(tcoo, tb)
         if m.shape[0] * m.shape[1] <= DENSE_LIMIT:
             dense = torch.from_numpy(m.toarray())
-            row["dense_s"] = self.time(lambda: dense @ tb)
-        row = _best(row, self.time(lambda: tcsr @ tb), self.time(lambda: torch.sparse.mm(tcoo, tb)))
+            fns["dense"] = lambda: dense @ tb
+        t = self.time.many(fns)
+        row |= {"ours_s": t["ours"], "scipy_s": t["scipy"]}
+        if "dense" in t:
+            row["dense_s"] = t["dense"]
+        row = _best(row, t["csr"], t["coo"])
         # Compulsory traffic: A once (its arrays as the kernel reads them: int32 indices are 4
         # bytes, not 8), the rows of B that some nonzero reads, once, and C written once.
         a_bytes = a.vals.nbytes + a.crd[1].nbytes + a.pos[1].nbytes
@@ -205,10 +215,15 @@ class Cases:
             )
 
         row = {"case": f"sddmm/{name}", "kind": "kernel", "compile_s": self._compile(ours)}
-        row |= {"ours_s": self.time(ours)}
-        row["scipy_s"] = self.time(lambda: m.data * np.einsum("ij,ij->i", u[rows], v[cols]))
-        csr = self.time(lambda: torch.sparse.sampled_addmm(tcsr, tu, tv.T, beta=0.0))
-        return _best(row, csr, None)
+        t = self.time.many(
+            {
+                "ours": ours,
+                "scipy": lambda: m.data * np.einsum("ij,ij->i", u[rows], v[cols]),
+                "csr": lambda: torch.sparse.sampled_addmm(tcsr, tu, tv.T, beta=0.0),
+            }
+        )
+        row |= {"ours_s": t["ours"], "scipy_s": t["scipy"]}
+        return _best(row, t["csr"], None)
 
     def spmspm(self, name: str, m: sp.csr_array) -> dict:
         """A @ A for square matrices, A @ A^T (both CSR) otherwise."""
@@ -222,8 +237,16 @@ class Cases:
             return self.rt.evaluate("C(i,j) = A(i,k) * B(k,j)", "infer", adaptive=False, A=a, B=b)
 
         row = {"case": f"spmspm/{name}", "kind": "kernel", "compile_s": self._compile(ours)}
-        row |= {"ours_s": self.time(ours), "scipy_s": self.time(lambda: m @ n)}
-        return _best(row, self.time(lambda: tcsr @ ucsr), self.time(lambda: tcoo @ ucoo))
+        t = self.time.many(
+            {
+                "ours": ours,
+                "scipy": lambda: m @ n,
+                "csr": lambda: tcsr @ ucsr,
+                "coo": lambda: tcoo @ ucoo,
+            }
+        )
+        row |= {"ours_s": t["ours"], "scipy_s": t["scipy"]}
+        return _best(row, t["csr"], t["coo"])
 
     def ttm(self, name: str, coords: np.ndarray, values: np.ndarray, shape, rank: int = 16):
         x = SparseTensor.from_coords(coords, values.astype(np.float32), shape, "csf")
@@ -240,10 +263,16 @@ class Cases:
             )
 
         row = {"case": f"ttm/{name}", "kind": "kernel", "compile_s": self._compile(ours)}
-        row |= {"ours_s": self.time(ours), "scipy_s": self.time(lambda: unfolded @ u)}
-        return _best(
-            row, self.time(lambda: tcsr @ tu), self.time(lambda: torch.sparse.mm(tcoo, tu))
+        t = self.time.many(
+            {
+                "ours": ours,
+                "scipy": lambda: unfolded @ u,
+                "csr": lambda: tcsr @ tu,
+                "coo": lambda: torch.sparse.mm(tcoo, tu),
+            }
         )
+        row |= {"ours_s": t["ours"], "scipy_s": t["scipy"]}
+        return _best(row, t["csr"], t["coo"])
 
     # --- end to end ---------------------------------------------------------------------
 
@@ -272,10 +301,15 @@ class Cases:
             row = {"case": f"gcn/{name}", "kind": "end_to_end"}
             row["compile_s"] = self._compile(lambda: model(sx, a_hat))
             row["path"] = self._path(lambda: model(sx, a_hat))
-            row["ours_s"] = self.time(lambda: model(sx, a_hat))
-            csr = self.time(lambda: torch_model(ta_csr, tx_csr))
-            coo = self.time(lambda: torch_model(ta_coo, tx_coo))
-        return _best(row, csr, coo)
+            t = self.time.many(
+                {
+                    "ours": lambda: model(sx, a_hat),
+                    "csr": lambda: torch_model(ta_csr, tx_csr),
+                    "coo": lambda: torch_model(ta_coo, tx_coo),
+                }
+            )
+            row["ours_s"] = t["ours"]
+        return _best(row, t["csr"], t["coo"])
 
     def mlp(self, sparsity: float, sizes=(1024, 1024, 256, 1024), batch: int = 64) -> dict:
         gen = torch.Generator().manual_seed(self.seed)
@@ -310,11 +344,16 @@ class Cases:
             row = {"case": f"mlp/{round(sparsity * 100)}%", "kind": "end_to_end"}
             row["compile_s"] = self._compile(ours)
             row["path"] = self._path(ours)
-            row["ours_s"] = self.time(ours)
-            row["dense_s"] = self.time(lambda: torch_sparse([(w, b) for w, b in weights]))
-            return _best(
-                row, self.time(lambda: torch_sparse(csr)), self.time(lambda: torch_sparse(coo))
+            t = self.time.many(
+                {
+                    "ours": ours,
+                    "dense": lambda: torch_sparse([(w, b) for w, b in weights]),
+                    "csr": lambda: torch_sparse(csr),
+                    "coo": lambda: torch_sparse(coo),
+                }
             )
+            row |= {"ours_s": t["ours"], "dense_s": t["dense"]}
+            return _best(row, t["csr"], t["coo"])
 
     def attention(self, n: int, window: int = 32, n_global: int = 8, dim: int = 64) -> dict:
         pattern = snn.window_pattern(n, window, n_global)
@@ -338,9 +377,11 @@ class Cases:
             row = {"case": f"attention/{n}", "kind": "end_to_end"}
             row["compile_s"] = self._compile(lambda: module(q, k, v))
             row["path"] = self._path(lambda: module(q, k, v))
-            row["ours_s"] = self.time(lambda: module(q, k, v))
-            row["dense_s"] = self.time(dense)
-            return _best(row, self.time(torch_sparse), None)
+            t = self.time.many(
+                {"ours": lambda: module(q, k, v), "dense": dense, "csr": torch_sparse}
+            )
+            row |= {"ours_s": t["ours"], "dense_s": t["dense"]}
+            return _best(row, t["csr"], None)
 
 
 def power_law_graph(n: int, avg_degree: int = 10, exponent: float = 2.1, seed: int = 0):
