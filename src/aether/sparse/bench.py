@@ -132,6 +132,13 @@ class Cases:
         self.rt = Runtime()
         self.seed = seed
 
+    def _timed(self, row: dict, fns: dict[str, Callable[[], object]]) -> dict:
+        """`row` with the times of `fns` (interleaved): ``ours`` and, when given, ``scipy``
+        and ``dense``, and torch.sparse's better of ``csr`` and ``coo``."""
+        t = self.time.many(fns)
+        row |= {f"{k}_s": t[k] for k in ("ours", "scipy", "dense") if k in t}
+        return _best(row, t["csr"], t.get("coo"))
+
     def _compile(self, fn: Callable[[], object]) -> float:
         """The first call's time: scheduling, code generation and numba's compile (or load)."""
         start = time.perf_counter()
@@ -158,16 +165,8 @@ class Cases:
             return self.rt.evaluate("y(i) = A(i,j) * x(j)", None, adaptive=False, A=a, x=x)
 
         row = {"case": f"spmv/{name}", "kind": "kernel", "compile_s": self._compile(ours)}
-        t = self.time.many(
-            {
-                "ours": ours,
-                "scipy": lambda: m @ x,
-                "csr": lambda: tcsr @ tx,
-                "coo": lambda: tcoo @ tx,
-            }
-        )
-        row |= {"ours_s": t["ours"], "scipy_s": t["scipy"]}
-        return _best(row, t["csr"], t["coo"])
+        fns = {"ours": ours, "scipy": lambda: m @ x, "csr": lambda: tcsr @ tx}
+        return self._timed(row, fns | {"coo": lambda: tcoo @ tx})
 
     def spmm(self, name: str, m: sp.csr_array, width: int, bandwidth: float) -> dict:
         m = sp.csr_array(m, dtype=np.float32)
@@ -185,11 +184,7 @@ class Cases:
         if m.shape[0] * m.shape[1] <= DENSE_LIMIT:
             dense = torch.from_numpy(m.toarray())
             fns["dense"] = lambda: dense @ tb
-        t = self.time.many(fns)
-        row |= {"ours_s": t["ours"], "scipy_s": t["scipy"]}
-        if "dense" in t:
-            row["dense_s"] = t["dense"]
-        row = _best(row, t["csr"], t["coo"])
+        row = self._timed(row, fns)
         # Compulsory traffic: A once (its arrays as the kernel reads them: int32 indices are 4
         # bytes, not 8), the rows of B that some nonzero reads, once, and C written once.
         a_bytes = a.vals.nbytes + a.crd[1].nbytes + a.pos[1].nbytes
@@ -215,15 +210,14 @@ class Cases:
             )
 
         row = {"case": f"sddmm/{name}", "kind": "kernel", "compile_s": self._compile(ours)}
-        t = self.time.many(
+        return self._timed(
+            row,
             {
                 "ours": ours,
                 "scipy": lambda: m.data * np.einsum("ij,ij->i", u[rows], v[cols]),
                 "csr": lambda: torch.sparse.sampled_addmm(tcsr, tu, tv.T, beta=0.0),
-            }
+            },
         )
-        row |= {"ours_s": t["ours"], "scipy_s": t["scipy"]}
-        return _best(row, t["csr"], None)
 
     def spmspm(self, name: str, m: sp.csr_array) -> dict:
         """A @ A for square matrices, A @ A^T (both CSR) otherwise."""
@@ -237,16 +231,8 @@ class Cases:
             return self.rt.evaluate("C(i,j) = A(i,k) * B(k,j)", "infer", adaptive=False, A=a, B=b)
 
         row = {"case": f"spmspm/{name}", "kind": "kernel", "compile_s": self._compile(ours)}
-        t = self.time.many(
-            {
-                "ours": ours,
-                "scipy": lambda: m @ n,
-                "csr": lambda: tcsr @ ucsr,
-                "coo": lambda: tcoo @ ucoo,
-            }
-        )
-        row |= {"ours_s": t["ours"], "scipy_s": t["scipy"]}
-        return _best(row, t["csr"], t["coo"])
+        fns = {"ours": ours, "scipy": lambda: m @ n, "csr": lambda: tcsr @ ucsr}
+        return self._timed(row, fns | {"coo": lambda: tcoo @ ucoo})
 
     def ttm(self, name: str, coords: np.ndarray, values: np.ndarray, shape, rank: int = 16):
         x = SparseTensor.from_coords(coords, values.astype(np.float32), shape, "csf")
@@ -263,16 +249,8 @@ class Cases:
             )
 
         row = {"case": f"ttm/{name}", "kind": "kernel", "compile_s": self._compile(ours)}
-        t = self.time.many(
-            {
-                "ours": ours,
-                "scipy": lambda: unfolded @ u,
-                "csr": lambda: tcsr @ tu,
-                "coo": lambda: torch.sparse.mm(tcoo, tu),
-            }
-        )
-        row |= {"ours_s": t["ours"], "scipy_s": t["scipy"]}
-        return _best(row, t["csr"], t["coo"])
+        fns = {"ours": ours, "scipy": lambda: unfolded @ u, "csr": lambda: tcsr @ tu}
+        return self._timed(row, fns | {"coo": lambda: torch.sparse.mm(tcoo, tu)})
 
     # --- end to end ---------------------------------------------------------------------
 
@@ -301,15 +279,14 @@ class Cases:
             row = {"case": f"gcn/{name}", "kind": "end_to_end"}
             row["compile_s"] = self._compile(lambda: model(sx, a_hat))
             row["path"] = self._path(lambda: model(sx, a_hat))
-            t = self.time.many(
+            return self._timed(
+                row,
                 {
                     "ours": lambda: model(sx, a_hat),
                     "csr": lambda: torch_model(ta_csr, tx_csr),
                     "coo": lambda: torch_model(ta_coo, tx_coo),
-                }
+                },
             )
-            row["ours_s"] = t["ours"]
-        return _best(row, t["csr"], t["coo"])
 
     def mlp(self, sparsity: float, sizes=(1024, 1024, 256, 1024), batch: int = 64) -> dict:
         gen = torch.Generator().manual_seed(self.seed)
@@ -344,16 +321,15 @@ class Cases:
             row = {"case": f"mlp/{round(sparsity * 100)}%", "kind": "end_to_end"}
             row["compile_s"] = self._compile(ours)
             row["path"] = self._path(ours)
-            t = self.time.many(
+            return self._timed(
+                row,
                 {
                     "ours": ours,
                     "dense": lambda: torch_sparse([(w, b) for w, b in weights]),
                     "csr": lambda: torch_sparse(csr),
                     "coo": lambda: torch_sparse(coo),
-                }
+                },
             )
-            row |= {"ours_s": t["ours"], "dense_s": t["dense"]}
-            return _best(row, t["csr"], t["coo"])
 
     def attention(self, n: int, window: int = 32, n_global: int = 8, dim: int = 64) -> dict:
         pattern = snn.window_pattern(n, window, n_global)
@@ -377,11 +353,8 @@ class Cases:
             row = {"case": f"attention/{n}", "kind": "end_to_end"}
             row["compile_s"] = self._compile(lambda: module(q, k, v))
             row["path"] = self._path(lambda: module(q, k, v))
-            t = self.time.many(
-                {"ours": lambda: module(q, k, v), "dense": dense, "csr": torch_sparse}
-            )
-            row |= {"ours_s": t["ours"], "dense_s": t["dense"]}
-            return _best(row, t["csr"], None)
+            fns = {"ours": lambda: module(q, k, v), "dense": dense, "csr": torch_sparse}
+            return self._timed(row, fns)
 
 
 def power_law_graph(n: int, avg_degree: int = 10, exponent: float = 2.1, seed: int = 0):
