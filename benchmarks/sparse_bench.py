@@ -63,7 +63,7 @@ def run(p: SparseParams, data_dir: Path, quick: bool) -> dict:
     print(f"  crossover density by dense width: {crossover['by_width']}")
     rows = []
     for spec in bench.suite(p):
-        row = bench.run_case(spec, prepared, p, machine["copy_bandwidth_gbs"], crossover)
+        row = bench.run_case(spec, prepared, p, machine, crossover)
         rows.append(row)
         print(
             f"  {row['case']:<28} ours {row['ours_s'] * 1e3:9.3f} ms   torch.sparse "
@@ -107,6 +107,10 @@ def run(p: SparseParams, data_dir: Path, quick: bool) -> dict:
         "array; compulsory traffic is A's arrays at their stored index width, the rows of B "
         "that some nonzero reads, and C written once; the machine's 300 MB L3 holds most "
         "operands, so cached cases exceed 1",
+        "level_bound": "spmm fraction of the roofline by memory level = the larger of the "
+        "compulsory traffic at copy bandwidth and the row of B each nonzero reads (nonzeros x "
+        "width x 4 bytes) at one core's read bandwidth of the level that holds B "
+        "(machine.read_bandwidth_gbs), over our time; reported beside the issue's bound",
     }
     return {
         "machine": machine,

@@ -5,12 +5,13 @@
 The issue's bound divides SpMM's compulsory traffic (A once, the rows of B that some nonzero
 reads once, C written once) by the copy bandwidth of a 128 MiB array. A row-walking SpMM also
 reads one row of B per nonzero from wherever B lives: from L2 when B fits in it (the DNN
-matrices), from L3 or memory otherwise (the 100k-node power-law graph). This script measures
-one core's read bandwidth of arrays sized for each level (a vectorized sum, numba, float32)
-and bounds each case by the larger of the two times: compulsory bytes at copy bandwidth, and
-gathered bytes (nonzeros x width x 4) at the read bandwidth of the level that holds B. It
-prints, per case of the sparse benchmark's SpMM set, our kernel's time (interleaved median,
-one thread), both bounds and the fraction of each our time reaches.
+matrices), from L3 or memory otherwise (the 100k-node power-law graph). The benchmark's SpMM
+case (`aether.sparse.bench.Cases.spmm`) bounds each case by the larger of the two times:
+compulsory bytes at copy bandwidth, and gathered bytes (nonzeros x width x 4) at one core's
+read bandwidth of the level that holds B (measured by `bench.machine`). This script prints,
+per case of the benchmark's SpMM set, our time and torch.sparse's, the fraction of each bound
+our time reaches, and the compute roof: nonzeros x width multiply-adds at one core's measured
+FMA peak.
 """
 
 from __future__ import annotations
@@ -24,13 +25,9 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-import aether.data
-from aether.sparse.bench import copy_bandwidth, interleaved, power_law_graph
-from aether.sparse.kernels import vadd, vload, vsum, vzero
-from aether.sparse.runtime import Runtime
-from aether.sparse.tensor import SparseTensor
+from aether.sparse import bench
+from aether.sparse.kernels import vadd, vfma, vload, vsum, vzero
 
-SPMM = "C(i,j) = A(i,k) * B(k,j)"
 MATRICES = (
     "ss_bcsstk13,ss_cryg2500,ss_hangglider_2,ss_jagmesh7,ss_olm1000,ss_rajat01,"
     "dnn_n1024_l1,dnn_images_1024,cora,citeseer,pubmed,powerlaw"
@@ -38,65 +35,26 @@ MATRICES = (
 
 
 @numba.njit(fastmath=True, nogil=True)
-def _sum(a: np.ndarray, passes: int) -> float:
-    """Rows of 128 float32 added into one register vector (8 independent AVX-512 adds), as
-    the SpMM kernels load B's rows."""
-    acc = vzero(a, 128)
-    for _ in range(passes):
-        for row in range(a.shape[0] // 128):
-            acc = vadd(acc, vload(a, row * 128, 128))
-    return vsum(acc)
+def _fma_chains(a: np.ndarray, s: np.ndarray, n: int) -> float:
+    """n steps of two 128-wide register vectors: 16 independent AVX-512 FMAs per step."""
+    x, y = vload(a, 0, 128), vload(a, 128, 128)
+    acc0, acc1 = vzero(a, 128), vzero(a, 128)
+    for i in range(n):
+        c = s[i & 1023]  # (a scale the compiler cannot fold across steps)
+        acc0, acc1 = vfma(acc0, c, x), vfma(acc1, c, y)
+    return vsum(vadd(acc0, acc1))
 
 
-def read_bandwidth(nbytes: int, seconds: float = 0.05) -> float:
-    """Bytes per second one core reads from an array of `nbytes` (float32), row by row; the
-    median of 5 timings of about `seconds` each, after a warm-up pass."""
-    a = np.ones(max(128, nbytes // 4 // 128 * 128), dtype=np.float32)
-    _sum(a, 1)
-    start = time.perf_counter()
-    _sum(a, 1)
-    passes = max(1, int(seconds / max(time.perf_counter() - start, 1e-9)))
+def fma_peak(steps: int = 5_000_000) -> float:
+    """One core's float32 multiply-adds per second, the median of 5 timings."""
+    a, s = np.full(256, 0.5, np.float32), np.full(1024, 0.5, np.float32)
+    _fma_chains(a, s, 10)
     times = []
     for _ in range(5):
         start = time.perf_counter()
-        _sum(a, passes)
-        times.append((time.perf_counter() - start) / passes)
-    return a.nbytes / float(np.median(times))
-
-
-def cache_sizes() -> dict[str, int]:
-    """The data cache sizes of CPU 0 by level (bytes), as sysfs lists them."""
-    sizes = {}
-    for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
-        kind = (index / "type").read_text().strip()
-        if kind in ("Data", "Unified"):
-            size = (index / "size").read_text().strip()
-            scale = {"K": 1 << 10, "M": 1 << 20}.get(size[-1], 1)
-            sizes[f"L{(index / 'level').read_text().strip()}"] = int(size.rstrip("KM")) * scale
-    return sizes
-
-
-def level_of(nbytes: int, sizes: dict[str, int]) -> str:
-    for level in ("L1", "L2", "L3"):
-        if nbytes <= sizes[level] // 2:  # (half: B shares the cache with A and C)
-            return level
-    return "memory"
-
-
-def load(name: str, data_dir: Path) -> sp.csr_array:
-    if name == "powerlaw":
-        return power_law_graph(100_000, seed=0)
-    aether.data.prepare(name, data_dir / "raw", data_dir / "prepared")
-    directory = data_dir / "prepared" / name
-    if aether.data.get(name).kind == "graph":
-        return aether.data.read_graph(directory).adjacency
-    return aether.data.read_matrix(directory).matrix
-
-
-def spmm_seconds(a: SparseTensor, b: np.ndarray) -> float:
-    """Our kernel's median seconds per call (the runtime's cached path, one thread)."""
-    rt = Runtime()
-    return interleaved({"ours": lambda: rt.evaluate(SPMM, None, adaptive=False, A=a, B=b)})["ours"]
+        _fma_chains(a, s, steps)
+        times.append(time.perf_counter() - start)
+    return steps * 256 / float(np.median(times))
 
 
 def main() -> None:
@@ -107,31 +65,23 @@ def main() -> None:
     args = ap.parse_args()
     numba.set_num_threads(1)
     torch.set_num_threads(1)
-    sizes = cache_sizes()
-    probe = {"L1": sizes["L1"] // 2, "L2": sizes["L2"] // 2, "L3": 64 << 20, "memory": 4 << 30}
-    rates = {level: read_bandwidth(n) for level, n in probe.items()}
-    copy = copy_bandwidth() * 1e9  # (bytes read + written per second)
-    print(f"cache sizes {sizes}; one-core read GB/s at {probe}:")
-    print("  " + ", ".join(f"{k} {v / 1e9:.1f}" for k, v in rates.items()))
-    print(f"  copy bandwidth (the issue's bound) {copy / 1e9:.1f} GB/s")
-    head = f"{'case':24s} {'B lives':>7s} {'ours us':>8s} {'copy bound':>10s} {'level bound':>11s}"
-    print(f"{head} {'of copy':>7s} {'of level':>8s}")
+    machine, fmas = bench.machine(1), fma_peak()
+    rates = machine["read_bandwidth_gbs"]
+    print(f"cache sizes {machine['cache_bytes']}; one-core read GB/s:")
+    print("  " + ", ".join(f"{k} {v:.1f}" for k, v in rates.items()))
+    print(f"  copy bandwidth (the issue's bound) {machine['copy_bandwidth_gbs']:.1f} GB/s")
+    print(f"  FMA peak {2 * fmas / 1e9:.1f} GFLOP/s")
+    head = f"{'case':24s} {'B lives':>7s} {'ours us':>8s} {'torch us':>8s}"
+    print(f"{head} {'of copy':>7s} {'of level':>8s} {'FMA roof us':>11s}")
+    cases = bench.Cases()
     for name in args.matrices.split(","):
-        m = sp.csr_array(load(name, args.data_dir), dtype=np.float32)
-        a = SparseTensor.from_scipy(m)
+        m = sp.csr_array(bench.matrix(name, args.data_dir), dtype=np.float32)
         for width in (int(w) for w in args.widths.split(",")):
-            b = np.random.default_rng(0).standard_normal((m.shape[1], width)).astype(np.float32)
-            seconds = spmm_seconds(a, b)
-            a_bytes = a.vals.nbytes + a.crd[1].nbytes + a.pos[1].nbytes
-            b_rows = len(np.unique(m.indices))
-            compulsory = a_bytes + (b_rows + m.shape[0]) * width * 4
-            level = level_of(b.nbytes, sizes)
-            copy_s = compulsory / copy
-            level_s = max(copy_s, m.nnz * width * 4 / rates[level])
+            row = cases.spmm(name, m, width, machine)
             print(
-                f"{f'spmm{width}/{name}':24s} {level:>7s} {seconds * 1e6:8.1f} "
-                f"{copy_s * 1e6:10.1f} {level_s * 1e6:11.1f} {copy_s / seconds:7.2f} "
-                f"{level_s / seconds:8.2f}",
+                f"{row['case']:24s} {row['b_level']:>7s} {row['ours_s'] * 1e6:8.1f} "
+                f"{row['torch_sparse_s'] * 1e6:8.1f} {row['fraction_of_bandwidth']:7.2f} "
+                f"{row['fraction_of_level_bound']:8.2f} {m.nnz * width / fmas * 1e6:11.1f}",
                 flush=True,
             )
 

@@ -46,14 +46,7 @@ def sparse_flow(
     crossover = crossover_task.submit(raw).result()
     futures, previous = [], []
     for spec in specs:
-        future = case_task.submit(
-            spec,
-            str(prepared),
-            raw,
-            machine["copy_bandwidth_gbs"],
-            crossover,
-            wait_for=previous,
-        )
+        future = case_task.submit(spec, str(prepared), raw, machine, crossover, wait_for=previous)
         futures.append(future)
         previous = [future]
     rows = [f.result() for f in futures]

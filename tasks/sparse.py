@@ -24,14 +24,15 @@ def crossover_task(params: dict) -> dict:
 
 @task(name="sparse-machine")
 def machine_task(threads: int) -> dict:
-    """The machine's description and its measured copy bandwidth (SpMM's bound)."""
+    """The machine's description, its measured copy bandwidth (the issue's bound for SpMM)
+    and one core's read bandwidth per cache level (the roofline by memory level)."""
     return bench.machine(threads)
 
 
 @task(name="sparse-case", task_run_name="sparse-{spec[case]}")
-def case_task(spec: dict, prepared: str, params: dict, bandwidth: float, crossover: dict) -> dict:
+def case_task(spec: dict, prepared: str, params: dict, machine: dict, crossover: dict) -> dict:
     """One benchmark case: ours, torch.sparse (COO and CSR), dense and scipy side by side.
 
     `crossover` is the measurement of `crossover_task` (a density per dense width)."""
     p = SparseParams.model_validate(params)
-    return bench.run_case(spec, Path(prepared), p, bandwidth, crossover)
+    return bench.run_case(spec, Path(prepared), p, machine, crossover)

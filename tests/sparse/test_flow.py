@@ -40,6 +40,9 @@ def test_sparse_flow_records_cases_and_summary(workdir, set_params, mlflow_uri):
     assert metrics["n_cases"] == 4 + 1 + 1 + 1 + 1  # spmv/spmm/sddmm/spmspm, ttm, gcn, mlp, attn
     assert metrics["geomean_speedup_vs_torch_sparse_end_to_end"] > 0
     assert 0 <= metrics["crossover_density"] <= 1  # 0: dense won at every density measured
+    # SpMM against both bounds: the copy-bandwidth one and the roofline by memory level
+    assert 0 <= metrics["spmm_cases_within_3x_of_level_bound"] <= metrics["spmm_cases"] == 1
+    assert metrics["spmm_worst_fraction_of_level_bound"] > 0
     cases = Path("reports/sparse/plots/cases.csv").read_text().splitlines()
     assert cases[0] == "case,kind,ours_s,torch_sparse_s,speedup_vs_torch_sparse,compile_s"
     assert any(line.startswith("gcn/cora,end_to_end,") for line in cases)
@@ -60,3 +63,27 @@ def test_sparse_flow_refuses_bad_params_and_missing_data(workdir, set_params):
     set_params(sparse={**TINY, "graphs": ["pubmed"]})
     with pytest.raises(DataError, match=r"'pubmed'.*not prepared"):
         sparse_flow(params_file="params.yaml")
+
+
+def test_spmm_rows_carry_both_bounds():
+    from aether.sparse import bench
+
+    sizes = {"L1": 48 << 10, "L2": 2 << 20, "L3": 300 << 20}
+    assert [bench.level_of(n, sizes) for n in (16 << 10, 1 << 20, 100 << 20, 1 << 30)] == [
+        "L1",
+        "L2",
+        "L3",
+        "memory",
+    ]
+    m = bench.power_law_graph(2_000, seed=1)
+    # A made-up machine: B (2000 x 16 float32, 128 KB) lives in L2 at 1 GB/s.
+    machine = {
+        "copy_bandwidth_gbs": 1000.0,
+        "cache_bytes": sizes,
+        "read_bandwidth_gbs": {"L1": 1e3, "L2": 1.0, "L3": 1.0, "memory": 1.0},
+    }
+    row = bench.Cases(repeats=5).spmm("pl", m, 16, machine)
+    assert row["b_level"] == "L2"
+    gathered_s = m.nnz * 16 * 4 / 1e9  # the reads of B dominate the level bound here
+    assert row["fraction_of_level_bound"] == pytest.approx(gathered_s / row["ours_s"])
+    assert row["fraction_of_bandwidth"] < row["fraction_of_level_bound"]

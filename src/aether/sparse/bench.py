@@ -27,6 +27,7 @@ import aether.data
 from aether.data import DataError
 from aether.sparse import nn as snn
 from aether.sparse import runtime
+from aether.sparse.kernels import vadd, vload, vsum, vzero
 from aether.sparse.params import SparseParams
 from aether.sparse.runtime import Runtime
 from aether.sparse.tensor import SparseTensor
@@ -86,6 +87,8 @@ def machine(threads: int) -> dict:
         "load_average": list(os.getloadavg()),
         "shared": "timings taken on a 2-core machine shared with other jobs",
         "copy_bandwidth_gbs": copy_bandwidth(),
+        "cache_bytes": (sizes := cache_sizes()),
+        "read_bandwidth_gbs": read_bandwidths(sizes),
     }
 
 
@@ -104,6 +107,77 @@ def copy_bandwidth(megabytes: int = 128, repeats: int = 5) -> float:
     dst = np.empty_like(src)
     seconds = Timer(repeats)(lambda: np.copyto(dst, src))
     return 2 * src.nbytes / seconds / 1e9
+
+
+# --- a roofline by memory level ------------------------------------------------------------
+# A row-walking SpMM reads one row of B per nonzero from wherever B lives: its time is bounded
+# by those reads at that level's read bandwidth as well as by the compulsory traffic at copy
+# bandwidth. Both bounds are reported per SpMM case (benchmarks/sparse_roofline.py prints them).
+
+
+def cache_sizes() -> dict[str, int]:
+    """The data cache sizes of CPU 0 by level (bytes), as sysfs lists them (L1/L2/L3 at
+    typical sizes where it lists none)."""
+    sizes = {"L1": 32 << 10, "L2": 1 << 20, "L3": 32 << 20}
+    for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
+        try:
+            kind = (index / "type").read_text().strip()
+            size = (index / "size").read_text().strip()
+            level = f"L{(index / 'level').read_text().strip()}"
+        except OSError:
+            continue
+        if kind in ("Data", "Unified") and level in sizes:
+            scale = {"K": 1 << 10, "M": 1 << 20}.get(size[-1], 1)
+            sizes[level] = int(size.rstrip("KM")) * scale
+    return sizes
+
+
+def level_of(nbytes: int, sizes: dict[str, int]) -> str:
+    """The cache level an operand of `nbytes` lives in (half a level: B shares it with A and
+    C), or "memory"."""
+    for level in ("L1", "L2", "L3"):
+        if nbytes <= sizes[level] // 2:
+            return level
+    return "memory"
+
+
+@numba.njit(fastmath=True, nogil=True)
+def _read_rows(a: np.ndarray, passes: int) -> float:
+    """Rows of 128 float32 added into one register vector (8 independent AVX-512 adds), as
+    the SpMM kernels load B's rows."""
+    acc = vzero(a, 128)
+    for _ in range(passes):
+        for row in range(a.shape[0] // 128):
+            acc = vadd(acc, vload(a, row * 128, 128))
+    return vsum(acc)
+
+
+def read_bandwidth(nbytes: int, seconds: float = 0.05) -> float:
+    """Bytes per second one core reads from an array of `nbytes` (float32), row by row; the
+    median of 5 timings of about `seconds` each, after a warm-up pass."""
+    a = np.ones(max(128, nbytes // 4 // 128 * 128), dtype=np.float32)
+    _read_rows(a, 1)
+    start = time.perf_counter()
+    _read_rows(a, 1)
+    passes = max(1, int(seconds / max(time.perf_counter() - start, 1e-9)))
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        _read_rows(a, passes)
+        times.append((time.perf_counter() - start) / passes)
+    return a.nbytes / float(np.median(times))
+
+
+def read_bandwidths(sizes: dict[str, int], memory_bytes: int = 1 << 30) -> dict[str, float]:
+    """One core's read bandwidth (GB/s) of arrays sized for each level: half of L1 and L2,
+    64 MiB or half of L3 if smaller, and `memory_bytes` (at least twice L3) for memory."""
+    probe = {
+        "L1": sizes["L1"] // 2,
+        "L2": sizes["L2"] // 2,
+        "L3": min(64 << 20, sizes["L3"] // 2),
+        "memory": max(memory_bytes, 2 * sizes["L3"]),
+    }
+    return {level: read_bandwidth(n) / 1e9 for level, n in probe.items()}
 
 
 def _torch_csr(m: sp.csr_array) -> torch.Tensor:
@@ -168,7 +242,9 @@ class Cases:
         fns = {"ours": ours, "scipy": lambda: m @ x, "csr": lambda: tcsr @ tx}
         return self._timed(row, fns | {"coo": lambda: tcoo @ tx})
 
-    def spmm(self, name: str, m: sp.csr_array, width: int, bandwidth: float) -> dict:
+    def spmm(self, name: str, m: sp.csr_array, width: int, machine: dict) -> dict:
+        """SpMM at one dense width, with its fraction of the copy-bandwidth bound (the
+        issue's) and of the roofline by memory level (`machine` holds both measurements)."""
         m = sp.csr_array(m, dtype=np.float32)
         rng = np.random.default_rng(self.seed)
         b = rng.standard_normal((m.shape[1], width)).astype(np.float32)
@@ -192,7 +268,12 @@ class Cases:
         nbytes = a_bytes + b_rows * width * b.itemsize + m.shape[0] * width * b.itemsize
         row["gflops"] = 2 * m.nnz * width / row["ours_s"] / 1e9
         row["achieved_gbs"] = nbytes / row["ours_s"] / 1e9
-        row["fraction_of_bandwidth"] = row["achieved_gbs"] / bandwidth
+        row["fraction_of_bandwidth"] = row["achieved_gbs"] / machine["copy_bandwidth_gbs"]
+        # The level bound: also every nonzero's row of B, read where B lives.
+        row["b_level"] = level_of(b.nbytes, machine["cache_bytes"])
+        gathered = m.nnz * width * b.itemsize / machine["read_bandwidth_gbs"][row["b_level"]]
+        bound = max(nbytes / machine["copy_bandwidth_gbs"], gathered) / 1e9
+        row["fraction_of_level_bound"] = bound / row["ours_s"]
         return row
 
     def sddmm(self, name: str, m: sp.csr_array, k: int = 32) -> dict:
@@ -380,10 +461,12 @@ def summary(rows: list[dict]) -> dict:
     compulsory traffic rate (A's arrays once, the rows of B that a nonzero reads once, C
     written) over the measured copy bandwidth of a 128 MB array. The target "within 3x of
     the bound" is a fraction >= 1/3; matrices whose operands fit in cache can exceed 1 (they
-    are not bandwidth bound)."""
+    are not bandwidth bound). ``spmm_cases_within_3x_of_level_bound`` counts the cases within
+    3x of the roofline by memory level as well (see `Cases.spmm`), reported beside it."""
     e2e = [r["speedup_vs_torch_sparse"] for r in rows if r["kind"] == "end_to_end"]
     kernels = [r["speedup_vs_torch_sparse"] for r in rows if r["kind"] == "kernel"]
     spmm = [r["fraction_of_bandwidth"] for r in rows if "fraction_of_bandwidth" in r]
+    level = [r["fraction_of_level_bound"] for r in rows if "fraction_of_level_bound" in r]
     families: dict[str, list[float]] = {}
     for r in rows:
         families.setdefault(r["case"].split("/")[0], []).append(r["speedup_vs_torch_sparse"])
@@ -398,6 +481,8 @@ def summary(rows: list[dict]) -> dict:
         "spmm_best_fraction_of_bandwidth_bound": max(spmm, default=float("nan")),
         "spmm_worst_fraction_of_bandwidth_bound": min(spmm, default=float("nan")),
         "spmm_cases_within_3x_of_bandwidth_bound": sum(f >= 1 / 3 for f in spmm),
+        "spmm_cases_within_3x_of_level_bound": sum(f >= 1 / 3 for f in level),
+        "spmm_worst_fraction_of_level_bound": min(level, default=float("nan")),
         "spmm_cases": len(spmm),
         "median_speedup_by_family": {k: float(np.median(v)) for k, v in families.items()},
         "compile_seconds_total": float(sum(r.get("compile_s", 0.0) for r in rows)),
@@ -440,9 +525,19 @@ def load(name: str, prepared: Path, p: SparseParams):
     return aether.data.read_matrix(directory).matrix
 
 
-def run_case(
-    spec: dict, prepared: Path, p: SparseParams, bandwidth: float, crossover: dict | float
-):
+def matrix(name: str, data_dir: Path, nodes: int = 100_000) -> sp.csr_array:
+    """A benchmark matrix by name for the scripts in benchmarks/: a graph's adjacency or a
+    matrix, prepared under `data_dir` on first use, or the synthetic "powerlaw" graph."""
+    if name == "powerlaw":
+        return power_law_graph(nodes, seed=0)
+    aether.data.prepare(name, data_dir / "raw", data_dir / "prepared")
+    directory = data_dir / "prepared" / name
+    if aether.data.get(name).kind == "graph":
+        return aether.data.read_graph(directory).adjacency
+    return aether.data.read_matrix(directory).matrix
+
+
+def run_case(spec: dict, prepared: Path, p: SparseParams, machine: dict, crossover: dict | float):
     """Time one case of `suite` with the stage's threads, repeats and seed."""
     torch.set_num_threads(p.threads)
     numba.set_num_threads(min(p.threads, numba.config.NUMBA_NUM_THREADS))
@@ -460,7 +555,7 @@ def run_case(
     if case == "spmv":
         return cases.spmv(name, matrix)
     if case == "spmm":
-        return cases.spmm(name, matrix, spec["width"], bandwidth)
+        return cases.spmm(name, matrix, spec["width"], machine)
     if case == "sddmm":
         return cases.sddmm(name, matrix)
     if case == "spmspm":
