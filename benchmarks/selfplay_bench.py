@@ -238,6 +238,9 @@ def main() -> None:
     ap.add_argument("--tune-conjectures", type=int, default=48)
     ap.add_argument("--tune-budget", type=int, default=300)
     ap.add_argument("--no-quantified", action="store_true", help="conjectures as drawn")
+    ap.add_argument(
+        "--no-novel", action="store_true", help="conjectures may restate what was proved"
+    )
     ap.add_argument("--hindsight-per-tree", type=int, default=8, help="relabeled theorems")
     ap.add_argument("--arms", default="both", choices=["both", "hindsight", "no-hindsight"])
     ap.add_argument("--ckpt", default="/tmp/aether-selfplay-bench", help="checkpoint directory")
@@ -256,6 +259,7 @@ def main() -> None:
         "prior_mix": args.prior_mix,
         "value_weight": args.value_weight,
         "quantified": not args.no_quantified,
+        "novel": not args.no_novel,
         "hindsight_per_tree": args.hindsight_per_tree,
     }
     if args.quick:

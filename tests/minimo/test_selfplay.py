@@ -127,6 +127,34 @@ def test_hindsight_theorems_are_distinct_likeliest_and_not_conjectures():
         selfplay.Played("false", False, None, None, [], [], [Relabeled(c, "p3", -0.5)]),
     ]
     assert selfplay.distinct(dom, played) == [Relabeled(b, "p2", -1.0)]
+    # one learned in an earlier iteration (under any binder names) is not learned again
+    assert selfplay.distinct(dom, played, frozenset({selfplay.key(dom, a)})) == []
+
+
+def test_novel_conjectures_leave_out_what_earlier_iterations_proved(tmp_path):
+    import numpy as np
+
+    from aether.minimo.conjecture import CompletionEngine, uniform_logits
+    from aether.minimo.domain import load_domain
+
+    dom = load_domain("propositional_logic")
+    engine = CompletionEngine(dom, 2)
+    first = selfplay.conjecture(engine, uniform_logits(engine), 8, np.random.default_rng(0))
+    known = frozenset(selfplay.key(dom, t) for t in first[:4])
+    again = selfplay.conjecture(
+        engine, uniform_logits(engine), 8, np.random.default_rng(0), exclude=known
+    )
+    assert again and not {selfplay.key(dom, t) for t in again} & known
+    assert set(first[4:]) <= set(again)  # the same draws, less the excluded ones
+
+    # in a run: what iteration 1 proved is recorded and not conjectured in iteration 2
+    params = SelfplayParams(**{**TINY, "eval_every": 2})
+    selfplay.run("propositional_logic", params, tmp_path)
+    one, two = (selfplay.load(tmp_path / f"iter_{k}.pt") for k in (1, 2))
+    proven_before = set(one["data"]["proven"])
+    assert proven_before and proven_before <= set(two["data"]["proven"])
+    new = two["data"]["proven"][len(one["data"]["proven"]) :]
+    assert new and not set(new) & proven_before
 
 
 def test_conjecturing_draws_again_until_distinct_and_evaluation_schedule():

@@ -24,6 +24,11 @@ class SelfplayParams(Section):
     conjecture_budget: int = Field(200, ge=1, description="search expansions per conjecture")
     eval_budget: int = Field(200, ge=1, description="search expansions per evaluation theorem")
     hindsight: bool = True
+    novel: bool = Field(
+        True,
+        description="conjectures already proved in an earlier iteration are drawn again, and "
+        "hindsight theorems already learned are not learned again (as Minimo does)",
+    )
     hindsight_per_tree: int = Field(8, ge=0, le=1000)
     train_steps: int = Field(60, ge=0)
     batch_size: int = Field(16, ge=1, le=1024)

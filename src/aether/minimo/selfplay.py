@@ -32,6 +32,7 @@ from aether.minimo.domain import DOMAINS, Domain, load_domain, load_evalset
 from aether.minimo.model import TAGS, Batch, MinimoModel, ModelScorer, new_model
 from aether.minimo.params import SelfplayParams
 from aether.minimo.search import Scorer, UniformScorer, prove
+from aether.minimo.syntax import show
 
 REPLAY = 50_000  # examples of each kind kept for training: in effect all data seen so far
 SIZES = ("d_model", "n_layers", "n_heads", "context", "action_context")
@@ -144,6 +145,12 @@ def tag(logprob: float, thresholds: tuple[float, float]) -> str:
     return "hard" if logprob < thresholds[0] else "easy" if logprob < thresholds[1] else "trivial"
 
 
+def key(domain: Domain, statement: str) -> str:
+    """A statement's text in one normal form (binders named by depth, arrows flattened): two
+    texts of the same proposition have the same key."""
+    return show(H.canonical(domain.proposition(statement)))
+
+
 def conjecture(
     engine: CompletionEngine,
     draw: NextToken,
@@ -151,18 +158,23 @@ def conjecture(
     rng: np.random.Generator,
     tries: int = 8,
     quantified: bool = False,
+    exclude: frozenset[str] = frozenset(),
 ) -> list[str]:
     """Up to `n` distinct conjectures, from at most `tries` * `n` draws: a conjecturer that
     repeats itself still gets `n` searches per iteration. With `quantified`, each opens with
     a quantifier (constrained decoding) and a draw that quantifies over an object it never
     mentions is drawn again: the domain's theorems are about all its objects, and a
-    conjecturer left alone mostly states facts about its one or two constants."""
+    conjecturer left alone mostly states facts about its one or two constants. A draw whose
+    `key` is in `exclude` (what earlier iterations proved) is drawn again too: without it
+    a third to a half of a run's conjectures restate ones it had already proved."""
     out: dict[str, None] = {}
     for _ in range(tries * n):
         if len(out) == n:
             break
         text = sample_conjecture(engine, draw, rng, quantified=quantified)
-        if not (quantified and vacuous(engine.domain.proposition(text), engine.binder_types)):
+        if quantified and vacuous(engine.domain.proposition(text), engine.binder_types):
+            continue
+        if not exclude or key(engine.domain, text) not in exclude:
             out[text] = None
     return list(out)
 
@@ -233,7 +245,7 @@ def initial(domain: str, params: SelfplayParams) -> dict[str, Any]:
         "iteration": 0,
         "model": model.state(),
         "optimizer": opt.state_dict(),
-        "data": {"conjectures": [], "policy": [], "value": []},
+        "data": {"conjectures": [], "policy": [], "value": [], "proven": []},
         "metrics": [metrics],
     }
 
@@ -247,10 +259,16 @@ def iterate(state: dict[str, Any], domain: str, params: SelfplayParams) -> dict[
     model = MinimoModel.from_state(state["model"])
     engine = CompletionEngine(load_domain(domain), params.conjecture_depth)
 
-    # 1. conjecture, aiming at "hard"
+    # 1. conjecture, aiming at "hard" (and, with `novel`, beyond what is already proved)
     model.eval()
+    known = frozenset(state["data"]["proven"]) if params.novel else frozenset()
     conjectures = conjecture(
-        engine, model.next_token("hard"), params.conjectures, rng, quantified=params.quantified
+        engine,
+        model.next_token("hard"),
+        params.conjectures,
+        rng,
+        quantified=params.quantified,
+        exclude=known,
     )
     # 2. prove, with the model as the search's prior and value
     played = play_all(
@@ -260,9 +278,9 @@ def iterate(state: dict[str, Any], domain: str, params: SelfplayParams) -> dict[
     # 3. label difficulty by proof log-probability, against terciles of everything the
     # iteration proved; extract training data
     proved = [p for p in played if p.proved]
-    relabeled = distinct(engine.domain, played)
+    relabeled = distinct(engine.domain, played, known)
     thresholds = difficulty([p.logprob for p in proved] + [t.logprob for t in relabeled])
-    data = {key: list(v) for key, v in state["data"].items()}
+    data = {name: list(v) for name, v in state["data"].items()}
     tok, labels = model.tok, Counter({t: 0 for t in TAGS})
     for p in played:
         label = tag(p.logprob, thresholds) if p.proved else "fail"
@@ -280,7 +298,9 @@ def iterate(state: dict[str, Any], domain: str, params: SelfplayParams) -> dict[
             labels[label] += 1
             data["conjectures"].append(tok.conjecture(label, tokens))
             n_relabeled_conj += 1
-    data = {key: v[-REPLAY:] for key, v in data.items()}
+    data["proven"] += [key(engine.domain, p.statement) for p in proved]
+    data["proven"] += [key(engine.domain, t.statement) for t in relabeled]
+    data = {name: v[-REPLAY:] for name, v in data.items()}
     # 4. train
     opt = torch.optim.AdamW(model.parameters(), lr=params.learning_rate)
     opt.load_state_dict(state["optimizer"])
@@ -312,16 +332,19 @@ def iterate(state: dict[str, Any], domain: str, params: SelfplayParams) -> dict[
     }
 
 
-def distinct(domain: Domain, played: list[Played]) -> list[H.Relabeled]:
+def distinct(
+    domain: Domain, played: list[Played], known: frozenset[str] = frozenset()
+) -> list[H.Relabeled]:
     """The iteration's hindsight theorems, one per statement (with the likeliest proof found
-    of it: a fact is as hard as its easiest proof), none that is one of its conjectures."""
-    best: dict[Any, H.Relabeled] = {}
+    of it: a fact is as hard as its easiest proof), none that is one of its conjectures or
+    `known` (keys of what earlier iterations proved and learned)."""
+    best: dict[str, H.Relabeled] = {}
     for t in (t for p in played for t in p.relabeled):
-        key = domain.proposition(t.statement).sk
-        if key not in best or t.logprob > best[key].logprob:
-            best[key] = t
+        k = key(domain, t.statement)
+        if k not in known and (k not in best or t.logprob > best[k].logprob):
+            best[k] = t
     for p in played:
-        best.pop(domain.proposition(p.statement).sk, None)
+        best.pop(key(domain, p.statement), None)
     return list(best.values())
 
 
