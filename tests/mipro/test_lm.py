@@ -3,6 +3,7 @@ on loopback that times out, fails with 500s and answers."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -90,34 +91,30 @@ class Stub:
                     stub.active += 1
                     stub.max_active = max(stub.max_active, stub.active)
                 try:
-                    if what == "slow":
-                        time.sleep(4.0)
-                    if what == "500":
-                        self._send(500, {"error": "boom"})
-                    elif what == "400":
-                        self._send(400, {"error": "bad request"})
-                    elif what == "garbage":
-                        self._send(200, {"nothing": True})
-                    else:
-                        if what == "busy":
-                            time.sleep(0.2)
-                        choice = (
-                            {"message": {"content": "hi"}}
-                            if "messages" in body
-                            else {"text": " hello"}
-                        )
-                        self._send(
-                            200,
-                            {
-                                "choices": [choice],
-                                "usage": {"prompt_tokens": 3, "completion_tokens": 1},
-                            },
-                        )
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
+                    status, data = self._reply(what, body)
                 finally:
+                    # Out of flight before the reply is written: a client starts its next
+                    # request only after reading this one's reply, so it can never count twice.
                     with lock:
                         stub.active -= 1
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self._send(status, data)
+
+            def _reply(self, what, body):
+                if what == "slow":
+                    time.sleep(4.0)
+                if what == "500":
+                    return 500, {"error": "boom"}
+                if what == "400":
+                    return 400, {"error": "bad request"}
+                if what == "garbage":
+                    return 200, {"nothing": True}
+                if what == "busy":
+                    time.sleep(0.2)
+                chat = "messages" in body
+                choice = {"message": {"content": "hi"}} if chat else {"text": " hello"}
+                usage = {"prompt_tokens": 3, "completion_tokens": 1}
+                return 200, {"choices": [choice], "usage": usage}
 
             def _send(self, status, data):
                 raw = json.dumps(data).encode()
