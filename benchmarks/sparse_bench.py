@@ -109,8 +109,8 @@ def run(p: SparseParams, data_dir: Path, quick: bool) -> dict:
         "operands, so cached cases exceed 1",
         "level_bound": "spmm fraction of the roofline by memory level = the larger of the "
         "compulsory traffic at copy bandwidth and the row of B each nonzero reads (nonzeros x "
-        "width x 4 bytes) at one core's read bandwidth of the level that holds B "
-        "(machine.read_bandwidth_gbs), over our time; reported beside the issue's bound",
+        "width x 4 bytes) at the rate one core reads an array of B's size (b_read_gbs), over "
+        "our time; reported beside the issue's bound",
     }
     return {
         "machine": machine,

@@ -8,7 +8,7 @@ reads one row of B per nonzero from wherever B lives: from L2 when B fits in it 
 matrices), from L3 or memory otherwise (the 100k-node power-law graph). The benchmark's SpMM
 case (`aether.sparse.bench.Cases.spmm`) bounds each case by the larger of the two times:
 compulsory bytes at copy bandwidth, and gathered bytes (nonzeros x width x 4) at one core's
-read bandwidth of the level that holds B (measured by `bench.machine`). This script prints,
+read bandwidth of the level that holds B (measured for an array of B's size). This script prints,
 per case of the benchmark's SpMM set, our time and torch.sparse's, the fraction of each bound
 our time reaches, and the compute roof: nonzeros x width multiply-adds at one core's measured
 FMA peak.
@@ -66,12 +66,10 @@ def main() -> None:
     numba.set_num_threads(1)
     torch.set_num_threads(1)
     machine, fmas = bench.machine(1), fma_peak()
-    rates = machine["read_bandwidth_gbs"]
-    print(f"cache sizes {machine['cache_bytes']}; one-core read GB/s:")
-    print("  " + ", ".join(f"{k} {v:.1f}" for k, v in rates.items()))
+    print(f"cache sizes {machine['cache_bytes']}")
     print(f"  copy bandwidth (the issue's bound) {machine['copy_bandwidth_gbs']:.1f} GB/s")
     print(f"  FMA peak {2 * fmas / 1e9:.1f} GFLOP/s")
-    head = f"{'case':24s} {'B lives':>7s} {'ours us':>8s} {'torch us':>8s}"
+    head = f"{'case':24s} {'B lives':>7s} {'B GB/s':>6s} {'ours us':>8s} {'torch us':>8s}"
     print(f"{head} {'of copy':>7s} {'of level':>8s} {'FMA roof us':>11s}")
     cases = bench.Cases()
     for name in args.matrices.split(","):
@@ -79,7 +77,8 @@ def main() -> None:
         for width in (int(w) for w in args.widths.split(",")):
             row = cases.spmm(name, m, width, machine)
             print(
-                f"{row['case']:24s} {row['b_level']:>7s} {row['ours_s'] * 1e6:8.1f} "
+                f"{row['case']:24s} {row['b_level']:>7s} {row['b_read_gbs']:6.1f} "
+                f"{row['ours_s'] * 1e6:8.1f} "
                 f"{row['torch_sparse_s'] * 1e6:8.1f} {row['fraction_of_bandwidth']:7.2f} "
                 f"{row['fraction_of_level_bound']:8.2f} {m.nnz * width / fmas * 1e6:11.1f}",
                 flush=True,

@@ -25,7 +25,7 @@ def crossover_task(params: dict) -> dict:
 @task(name="sparse-machine")
 def machine_task(threads: int) -> dict:
     """The machine's description, its measured copy bandwidth (the issue's bound for SpMM)
-    and one core's read bandwidth per cache level (the roofline by memory level)."""
+    and its cache sizes."""
     return bench.machine(threads)
 
 
