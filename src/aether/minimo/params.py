@@ -26,8 +26,8 @@ class SelfplayParams(Section):
     hindsight: bool = True
     novel: bool = Field(
         True,
-        description="conjectures already proved in an earlier iteration are drawn again, and "
-        "hindsight theorems already learned are not learned again (as Minimo does)",
+        description="a drawn conjecture that an earlier iteration proved is replaced by a new "
+        "draw, and a hindsight theorem is learned once (as Minimo does)",
     )
     hindsight_per_tree: int = Field(8, ge=0, le=1000)
     train_steps: int = Field(60, ge=0)

@@ -166,7 +166,7 @@ def conjecture(
     mentions is drawn again: the domain's theorems are about all its objects, and a
     conjecturer left alone mostly states facts about its one or two constants. A draw whose
     `key` is in `exclude` (what earlier iterations proved) is drawn again too: without it
-    a third to a half of a run's conjectures restate ones it had already proved."""
+    a third to a half of a run's conjecture examples restated earlier ones."""
     out: dict[str, None] = {}
     for _ in range(tries * n):
         if len(out) == n:

@@ -234,7 +234,8 @@ class Cases:
 
     def spmm(self, name: str, m: sp.csr_array, width: int, machine: dict) -> dict:
         """SpMM at one dense width, with its fraction of the copy-bandwidth bound (the
-        issue's) and of the roofline by memory level (`machine` holds both measurements)."""
+        issue's; `machine` holds the copy bandwidth and the cache sizes) and of the roofline
+        by memory level (B's read rate measured for an array of B's size)."""
         m = sp.csr_array(m, dtype=np.float32)
         rng = np.random.default_rng(self.seed)
         b = rng.standard_normal((m.shape[1], width)).astype(np.float32)
