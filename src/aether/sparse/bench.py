@@ -520,13 +520,10 @@ def load(name: str, prepared: Path, p: SparseParams):
 def matrix(name: str, data_dir: Path, nodes: int = 100_000) -> sp.csr_array:
     """A benchmark matrix by name for the scripts in benchmarks/: a graph's adjacency or a
     matrix, prepared under `data_dir` on first use, or the synthetic "powerlaw" graph."""
-    if name == "powerlaw":
-        return power_law_graph(nodes, seed=0)
-    aether.data.prepare(name, data_dir / "raw", data_dir / "prepared")
-    directory = data_dir / "prepared" / name
-    if aether.data.get(name).kind == "graph":
-        return aether.data.read_graph(directory).adjacency
-    return aether.data.read_matrix(directory).matrix
+    if name != "powerlaw":
+        aether.data.prepare(name, data_dir / "raw", data_dir / "prepared")
+    data = load(name, data_dir / "prepared", SparseParams(synthetic_nodes=nodes))
+    return data.adjacency if isinstance(data, aether.data.Graph) else data
 
 
 def run_case(spec: dict, prepared: Path, p: SparseParams, machine: dict, crossover: dict | float):
