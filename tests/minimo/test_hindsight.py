@@ -1,6 +1,7 @@
 """Hindsight relabeling: the solved goals of a failed search become standalone theorems."""
 
 import numpy as np
+import pytest
 
 from aether.minimo.actions import Prover
 from aether.minimo.conjecture import CompletionEngine
@@ -11,47 +12,82 @@ from aether.minimo.hindsight import (
     proof_goals,
     relabel,
     relabeled_goals,
+    rewrite_chains,
+    rewrite_facts,
 )
-from aether.minimo.search import ActionNode, GoalNode, SearchResult, SearchTree, prove
+from aether.minimo.search import (
+    ActionNode,
+    GoalNode,
+    SearchResult,
+    SearchTree,
+    UniformScorer,
+    prove,
+)
 
 STATEMENT = "[('A : prop) -> ('B : prop) -> 'A -> (and 'A 'B)]"  # false: B is not given
+
+
+class TreeBuilder:
+    """A search tree built by hand: each expansion enumerates the prover's actions at a goal
+    and follows the one whose text starts with the choice."""
+
+    def __init__(self, domain: str, statement: str):
+        self.dom = load_domain(domain)
+        self.prover = Prover(self.dom)
+        self.stmt = self.dom.proposition(statement)
+        self.goals = [GoalNode(self.prover.root(self.stmt), None, -1, 0)]
+        self.actions: list[ActionNode] = []
+
+    def expand(self, g: int, chosen: str) -> list[int]:
+        node = self.goals[g]
+        node.expanded, node.text, node.visits = True, self.prover.goal_text(node.goal), 1
+        first, picked = len(self.actions), None
+        for act in self.prover.actions(node.goal):
+            subs = []
+            for sub in act.subgoals:
+                subs.append(len(self.goals))
+                self.goals.append(GoalNode(sub, None, len(self.actions), node.depth + 1))
+            if picked is None and act.text.startswith(chosen):
+                picked = subs
+                if not subs:
+                    node.solved_by = len(self.actions)
+            self.actions.append(ActionNode(act, g, subs))
+        node.children = np.arange(first, len(self.actions))
+        assert picked is not None, chosen
+        return picked
+
+    def result(self) -> SearchResult:
+        n = len(self.actions)
+        tree = SearchTree(
+            self.goals, self.actions, np.full(n, 0.5), np.ones(n), np.zeros(n), self.prover
+        )
+        return SearchResult(self.stmt, False, None, len(self.goals), tree, self.prover)
 
 
 def hand_built_tree() -> SearchResult:
     """intro A, intro B, intro h, apply and_i: the subgoal A is closed by `exact h`, the
     subgoal B stays open, so the root fails but one goal on the way was proved."""
-    dom = load_domain("propositional_logic")
-    prover = Prover(dom)
-    stmt = dom.proposition(STATEMENT)
-    goals = [GoalNode(prover.root(stmt), None, -1, 0)]
-    actions: list[ActionNode] = []
+    b = TreeBuilder("propositional_logic", STATEMENT)
+    (g,) = b.expand(0, "intro")
+    (g,) = b.expand(g, "intro")
+    (g,) = b.expand(g, "intro")
+    left, right = b.expand(g, "apply and_i")
+    assert b.expand(left, "exact") == []
+    b.expand(right, "apply exfalso")
+    return b.result()
 
-    def expand(g: int, chosen: str) -> list[int]:
-        node = goals[g]
-        node.expanded, node.text, node.visits = True, prover.goal_text(node.goal), 1
-        first, picked = len(actions), []
-        for act in prover.actions(node.goal):
-            subs = []
-            for sub in act.subgoals:
-                subs.append(len(goals))
-                goals.append(GoalNode(sub, None, len(actions), node.depth + 1))
-            if act.text.startswith(chosen):
-                picked = subs
-                if not subs:
-                    node.solved_by = len(actions)
-            actions.append(ActionNode(act, g, subs))
-        node.children = np.arange(first, len(actions))
-        return picked
 
-    (g,) = expand(0, "intro")
-    (g,) = expand(g, "intro")
-    (g,) = expand(g, "intro")
-    left, right = expand(g, "apply and_i")
-    assert expand(left, "exact") == []
-    expand(right, "apply exfalso")
-    n = len(actions)
-    tree = SearchTree(goals, actions, np.full(n, 0.5), np.ones(n), np.zeros(n), prover)
-    return SearchResult(stmt, False, None, 6, tree, prover)
+def rewrite_tree() -> SearchResult:
+    """A failed rewrite chain in groups: the left side goes (a * 1) * 1 -> a * 1 -> 1 * (a * 1)
+    -> back to a * 1 (a loop), the right side 1 * a -> a; nothing is solved."""
+    b = TreeBuilder("groups", "[('a : G) -> (= (op (op 'a id) id) (op id 'a))]")
+    (g,) = b.expand(0, "intro")
+    (g,) = b.expand(g, "rewrite id_r -> at 2:")  # left: (op a id)
+    (g,) = b.expand(g, "rewrite id_l -> at 6:")  # right: a
+    (g,) = b.expand(g, "rewrite id_l <- at 2:")  # left: (op id (op a id))
+    (g,) = b.expand(g, "rewrite id_l -> at 2:")  # left: back to (op a id)
+    b.expand(g, "rewrite id_r <- at 2:")
+    return b.result()
 
 
 def test_relabeling_a_hand_built_tree_yields_the_expected_theorem():
@@ -105,3 +141,48 @@ def test_policy_learns_the_relabeled_proofs_each_goal_once():
         assert actions[target] == tree.actions[node.solved_by].action.text
     solved = sum(g.solved_by >= 0 and g.text is not None for g in tree.goals)
     assert len(policy) < solved and [v for _, v in values].count(1) == solved
+
+
+def test_rewrite_chains_of_a_failed_search_become_kernel_checked_equations():
+    result = rewrite_tree()
+    assert relabel(result) == []  # no goal was solved: the first kind yields nothing
+    dom = load_domain("groups")
+    chains = rewrite_chains(result.tree)
+    # one equation per side and distinct end point; the loop back to a * 1 adds none
+    assert sorted(len(terms) for terms, _ in chains.values()) == [2, 2, 3]
+    facts = rewrite_facts(result, UniformScorer())
+    rewrites = {  # each statement, and the rewrites its proof takes before reflexivity
+        "[('x0 : G) -> (= (op (op 'x0 id) id) (op 'x0 id))]": 1,
+        "[('x0 : G) -> (= (op (op 'x0 id) id) (op id (op 'x0 id)))]": 2,
+        "[('x0 : G) -> (= (op id 'x0) 'x0)]": 1,
+    }
+    assert sorted(f.theorem.statement for f in facts) == sorted(rewrites)
+    for f in facts:
+        assert dom.check_proof(dom.proposition(f.theorem.statement), dom.parse(f.theorem.proof))
+        steps = rewrites[f.theorem.statement]
+        assert [v for _, v in f.value] == [1] * (steps + 1)
+        # the policy learns each rewrite of the replayed proof; reflexivity is the only
+        # action at the last goal, so it teaches nothing
+        assert len(f.policy) == steps
+        for goal, actions, k in f.policy:
+            assert goal in {g for g, _ in f.value} and actions[k].startswith("rewrite ")
+        # difficulty: the replayed proof's log-probability under the scorer (uniform here)
+        uniform = sum(np.log(1 / len(actions)) for _, actions, _ in f.policy)
+        assert f.theorem.logprob == pytest.approx(uniform)
+    assert rewrite_facts(result, UniformScorer(), limit=1) == facts[:1]
+    assert rewrite_facts(result, UniformScorer(), limit=0) == []
+
+
+def test_rewrite_facts_from_a_real_search_are_closed_distinct_and_check():
+    dom = load_domain("groups")
+    result = prove("groups", "[('a : G) -> ('b : G) -> (= (op (op 'a 'b) (inv 'b)) 'a)]", 150)
+    facts = rewrite_facts(result, UniformScorer(), limit=6)
+    assert len(facts) == 6
+    assert len({f.theorem.statement for f in facts}) == 6
+    for f in facts:
+        stmt = dom.proposition(f.theorem.statement)
+        assert not stmt.loose and dom.check_proof(stmt, dom.parse(f.theorem.proof))
+        assert f.theorem.logprob < 0 and f.policy
+    assert (
+        rewrite_facts(result, UniformScorer(), limit=6) == facts
+    )  # the sample is seeded by the conjecture

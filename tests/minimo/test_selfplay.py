@@ -131,6 +131,24 @@ def test_hindsight_theorems_are_distinct_likeliest_and_not_conjectures():
     assert selfplay.distinct(dom, played, frozenset({selfplay.key(dom, a)})) == []
 
 
+def test_play_learns_rewrite_facts_only_with_hindsight():
+    from aether.minimo.hindsight import rewrite_facts
+    from aether.minimo.search import UniformScorer, prove
+
+    stmt = "[('a : G) -> ('b : G) -> (= (op (op 'a 'b) (inv 'b)) 'a)]"
+    on = selfplay.play("groups", stmt, 150, UniformScorer(), hindsight=True, limit=4)
+    off = selfplay.play("groups", stmt, 150, UniformScorer(), hindsight=False, limit=4)
+    facts = rewrite_facts(
+        prove("groups", stmt, 150), UniformScorer(), 4
+    )  # the search is deterministic
+    assert not on.proved and len(facts) == 4
+    assert on.relabeled[-4:] == [f.theorem for f in facts] and off.relabeled == []
+    taught = {g for g, _, _ in on.policy}
+    assert {g for f in facts for g, _, _ in f.policy} <= taught and len(taught) == len(on.policy)
+    assert len(on.policy) > len(off.policy)
+    assert {g for f in facts for g, _ in f.value} <= {g for g, v in on.value if v == 1}
+
+
 def test_novel_conjectures_leave_out_what_earlier_iterations_proved(tmp_path):
     import numpy as np
 

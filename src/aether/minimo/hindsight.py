@@ -1,20 +1,34 @@
 """Hindsight relabeling (Minimo's novelty): a search that fails on its conjecture still proves
-things on the way. Every goal the search solved becomes a standalone theorem: its hypotheses
-are generalised into the statement (only those the proof or the target needs), its proof is
-the path the search found (beta-normalised, so `have` steps nobody used disappear), and the
-kernel re-checks the pair before it counts. The same trees yield the prover's training data.
+things on the way, of two kinds.
+
+- Every goal the search solved becomes a standalone theorem: its hypotheses are generalised
+  into the statement (only those the proof or the target needs), its proof is the path the
+  search found (beta-normalised, so `have` steps nobody used disappear).
+- Every chain of rewrites the search walked from an equation established that each side of the
+  equation equals what the chain rewrote it into, solved or not: `s = s'` is a theorem whose
+  proof is the same rewrites of `s` followed by reflexivity. A failed search in groups solves
+  almost no subgoals, so this is most of what it establishes. (In arithmetic the evaluator
+  closes such equations at once, so they teach nothing and are left out.)
+
+The kernel re-checks every pair before it counts. The same trees yield the prover's training
+data; a rewrite fact's proof is replayed through the prover's own actions, so its policy
+examples read exactly as a search of it would.
 """
 
 from __future__ import annotations
 
 import math
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from aether.minimo import terms as T
-from aether.minimo.actions import Goal
+from aether.minimo.actions import Action, Goal, Prover
 from aether.minimo.conjecture import CompletionEngine
-from aether.minimo.search import SearchResult, SearchTree
+from aether.minimo.kernel import is_eq
+from aether.minimo.search import Scorer, SearchResult, SearchTree
 from aether.minimo.syntax import show
 from aether.minimo.terms import Term
 
@@ -102,6 +116,126 @@ def relabeled_goals(result: SearchResult, limit: int = 8) -> list[tuple[int, Rel
             continue
         seen.add(stmt.sk)
         out.append((i, Relabeled(show(stmt), domain.show(proof), proof_logprob(tree, i))))
+    return out
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A theorem a rewrite chain established, with the policy and value examples of its proof
+    (goal text, action texts, index of the action taken; goal text, 1)."""
+
+    theorem: Relabeled
+    policy: list[tuple[str, list[str], int]]
+    value: list[tuple[str, int]]
+
+
+def rewrite_chains(tree: SearchTree) -> dict[tuple, tuple[list[Term], float]]:
+    """The equations every rewrite chain of the tree established, keyed by (hypotheses, side's
+    first term, side's last term): the terms one side of the equation went through, loops cut,
+    and the log prior of the steps kept. Of chains reaching the same equation the likeliest is
+    kept (a fact is as hard as its easiest proof). Only goals the search expanded count."""
+    out: dict[tuple, tuple[list[Term], float]] = {}
+    for i, node in enumerate(tree.goals):
+        if not node.expanded or not is_eq(node.goal.target):
+            continue
+        path, logps = [i], []  # goals from the chain's top down to `i`, and each step's prior
+        while (a := tree.goals[path[-1]].parent) >= 0:
+            act, up = tree.actions[a], tree.goals[tree.actions[a].parent]
+            if not act.action.text.startswith("rewrite ") or up.goal.hyps != node.goal.hyps:
+                break
+            path.append(act.parent)
+            logps.append(math.log(max(float(tree.prior[a]), 1e-12)))
+        path.reverse()
+        logps.reverse()
+        for side in (0, 1):
+            terms, kept = [tree.goals[path[0]].goal.target.args[side]], []
+            for g, lp in zip(path[1:], logps, strict=True):
+                t = tree.goals[g].goal.target.args[side]
+                if t is terms[-1]:  # this step rewrote the other side
+                    continue
+                if t in terms:  # back where the chain was: cut the loop
+                    m = terms.index(t)
+                    del terms[m + 1 :], kept[m:]
+                    continue
+                terms.append(t)
+                kept.append(lp)
+            if len(terms) > 1:
+                k = (node.goal.hyps, terms[0], terms[-1])
+                if k not in out or sum(kept) > out[k][1]:
+                    out[k] = (terms, sum(kept))
+    return out
+
+
+def replay(
+    prover: Prover, hyps: tuple[Term, ...], terms: list[Term]
+) -> tuple[Term, list[tuple[Goal, list[Action], int]]] | None:
+    """Prove `terms[0] = terms[-1]` under `hyps` by rewriting the left side through `terms`
+    with the prover's own actions and closing by reflexivity (or earlier, when the prover closes
+    a goal on the way): the open proof and the steps (goal, its actions, the one taken). None
+    when a step is not among the prover's actions (its size or count limits)."""
+    end, steps = terms[-1], []
+    goal = Goal(hyps, T.app(T.EQ, terms[0], end))
+    for nxt in [*terms[1:], None]:
+        acts = prover.actions(goal)
+        if acts and not acts[0].subgoals:  # a closing action is the goal's only action
+            steps.append((goal, acts, 0))
+            break
+        if nxt is None:
+            return None
+        want = T.app(T.EQ, nxt, end)
+        k = next(
+            (k for k, a in enumerate(acts) if a.text.startswith("rewrite ")
+             and a.subgoals[0].target is want),
+            None,
+        )  # fmt: skip
+        if k is None:
+            return None
+        steps.append((goal, acts, k))
+        goal = acts[k].subgoals[0]
+    proof: Term | None = None
+    for _, acts, k in reversed(steps):
+        proof = acts[k].build([proof] if acts[k].subgoals else [])
+    return proof, steps
+
+
+def rewrite_facts(result: SearchResult, scorer: Scorer, limit: int = 8) -> list[Fact]:
+    """Up to `limit` kernel-checked standalone theorems from the tree's rewrite chains, one per
+    distinct statement, none the conjecture itself. As Minimo samples its hindsight goals, the
+    chains are taken in random order (seeded by the conjecture, so a run stays reproducible):
+    ordering by difficulty would pick the longest detours of an untrained search. A fact's
+    difficulty is the log-probability of its replayed proof under `scorer` (the policy that
+    searched). Facts whose proof makes no choice (reflexivity or the evaluator closes them at
+    once) are left out: they teach the policy nothing and would crowd out those that do."""
+    prover, domain = result.prover, result.prover.domain
+    chains = list(rewrite_chains(result.tree).items())
+    rng = np.random.default_rng(zlib.crc32(show(result.statement).encode()))
+    chains = [chains[i] for i in rng.permutation(len(chains))]
+    out, seen = [], {result.statement.sk}
+    for (hyps, first, last), (terms, _) in chains:
+        if len(out) >= limit:
+            break
+        replayed = replay(prover, hyps, terms)
+        if replayed is None:
+            continue
+        proof, steps = replayed
+        texts = [prover.goal_text(g) for g, _, _ in steps]
+        policy = [
+            (text, [a.text for a in acts], k)
+            for text, (_, acts, k) in zip(texts, steps, strict=True)
+            if len(acts) > 1
+        ]
+        if not policy:
+            continue
+        stmt, proof = standalone(result, Goal(hyps, T.app(T.EQ, first, last)), proof)
+        if stmt.sk in seen or not domain.check_proof(stmt, proof):
+            continue
+        seen.add(stmt.sk)
+        logprob = 0.0
+        for goal, actions, k in policy:
+            prior = np.asarray(scorer.policy(goal, actions), dtype=float)
+            logprob += math.log(max(prior[k] / prior.sum(), 1e-12))
+        theorem = Relabeled(show(stmt), domain.show(proof), logprob)
+        out.append(Fact(theorem, policy, [(t, 1) for t in texts]))
     return out
 
 

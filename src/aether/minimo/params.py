@@ -29,7 +29,13 @@ class SelfplayParams(Section):
         description="a drawn conjecture that an earlier iteration proved is replaced by a new "
         "draw, and a hindsight theorem is learned once (as Minimo does)",
     )
-    hindsight_per_tree: int = Field(8, ge=0, le=1000)
+    hindsight_per_tree: int = Field(
+        8,
+        ge=0,
+        le=1000,
+        description="relabeled theorems per search tree, of each kind "
+        "(solved goals, rewrite facts)",
+    )
     train_steps: int = Field(60, ge=0)
     batch_size: int = Field(16, ge=1, le=1024)
     learning_rate: float = Field(1e-3, gt=0.0, lt=1.0)

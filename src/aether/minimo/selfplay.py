@@ -62,14 +62,22 @@ def play(
     learn: bool = True,
 ) -> Played:
     """Search one statement; with `learn`, also extract its training examples and (with
-    `hindsight`) its relabeled theorems."""
+    `hindsight`) its relabeled theorems: up to `limit` solved goals and `limit` rewrite facts,
+    whose proofs the policy and value also learn."""
     r = prove(domain, statement, budget, scorer)
     lp = H.proof_logprob(r.tree, 0) if r.proved else None
     if not learn:
         return Played(statement, r.proved, r.proof_text(), lp, [], [], [])
     picks = H.relabeled_goals(r, limit) if hindsight else []
     policy, value = H.examples(r, hindsight, [i for i, _ in picks])
-    return Played(statement, r.proved, r.proof_text(), lp, policy, value, [t for _, t in picks])
+    relabeled = [t for _, t in picks]
+    seen = {g for g, _, _ in policy} | {g for g, _ in value}
+    for fact in H.rewrite_facts(r, scorer, limit) if hindsight else []:
+        relabeled.append(fact.theorem)
+        policy += [e for e in fact.policy if e[0] not in seen]
+        value += [e for e in fact.value if e[0] not in seen]
+        seen |= {g for g, _ in fact.value}
+    return Played(statement, r.proved, r.proof_text(), lp, policy, value, relabeled)
 
 
 def verify(domain: str, p: Played) -> Played:
