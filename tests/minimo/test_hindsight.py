@@ -186,3 +186,25 @@ def test_rewrite_facts_from_a_real_search_are_closed_distinct_and_check():
     assert (
         rewrite_facts(result, UniformScorer(), limit=6) == facts
     )  # the sample is seeded by the conjecture
+
+
+def test_rewrite_facts_simplify_and_cut_the_detours_of_the_chain():
+    # the search grows the left side: a -> 1 * a -> 1 * (1 * a) -> (1 * 1) * a
+    b = TreeBuilder("groups", "[('a : G) -> (= 'a (op 'a 'a))]")
+    (g,) = b.expand(0, "intro")
+    for choice in ["rewrite id_l <- at 2:", "rewrite id_l <- at 2:", "rewrite op_assoc <- at 2:"]:
+        (g,) = b.expand(g, choice)
+    b.expand(g, "rewrite id_l <- at 2:")  # its subgoal is never expanded: no fact
+    result = b.result()
+    assert max(len(terms) for terms, _ in rewrite_chains(result.tree).values()) == 4
+    facts = {f.theorem.statement: f for f in rewrite_facts(result, UniformScorer())}
+    # stated larger side first, proved by simplifying it; (1 * 1) * a reaches 1 * a in one
+    # rewrite, so the proof skips 1 * (1 * a), which the search went through
+    fact = facts["[('x0 : G) -> (= (op (op id id) 'x0) 'x0)]"]
+    assert len(fact.policy) == 2
+    assert all(actions[k].startswith("rewrite id_l -> ") for _, actions, k in fact.policy)
+    dom = load_domain("groups")
+    for f in facts.values():
+        stmt = dom.proposition(f.theorem.statement)
+        assert stmt.body.args[0].size > stmt.body.args[1].size
+        assert dom.check_proof(stmt, dom.parse(f.theorem.proof))

@@ -169,29 +169,29 @@ def rewrite_chains(tree: SearchTree) -> dict[tuple, tuple[list[Term], float]]:
 def replay(
     prover: Prover, hyps: tuple[Term, ...], terms: list[Term]
 ) -> tuple[Term, list[tuple[Goal, list[Action], int]]] | None:
-    """Prove `terms[0] = terms[-1]` under `hyps` by rewriting the left side through `terms`
-    with the prover's own actions and closing by reflexivity (or earlier, when the prover closes
-    a goal on the way): the open proof and the steps (goal, its actions, the one taken). None
-    when a step is not among the prover's actions (its size or count limits)."""
-    end, steps = terms[-1], []
-    goal = Goal(hyps, T.app(T.EQ, terms[0], end))
-    for nxt in [*terms[1:], None]:
+    """Prove `terms[0] = terms[-1]` under `hyps` by rewriting the left side along `terms` with
+    the prover's own actions and closing by reflexivity (or earlier, when the prover closes a
+    goal on the way): the open proof and the steps (goal, its actions, the one taken). Each
+    step jumps to the furthest term of the chain one rewrite reaches, so the detours of the
+    search that walked the chain are cut out of the proof. None when no rewrite reaches the
+    next term (the prover's size or count limits)."""
+    end, steps, at = terms[-1], [], {t: j for j, t in enumerate(terms)}
+    goal, i = Goal(hyps, T.app(T.EQ, terms[0], end)), 0
+    while True:
         acts = prover.actions(goal)
         if acts and not acts[0].subgoals:  # a closing action is the goal's only action
             steps.append((goal, acts, 0))
             break
-        if nxt is None:
-            return None
-        want = T.app(T.EQ, nxt, end)
-        k = next(
-            (k for k, a in enumerate(acts) if a.text.startswith("rewrite ")
-             and a.subgoals[0].target is want),
-            None,
-        )  # fmt: skip
-        if k is None:
+        reach = [
+            (at.get(a.subgoals[0].target.args[0], -1), k)
+            for k, a in enumerate(acts)
+            if a.text.startswith("rewrite ") and a.subgoals[0].target.args[1] is end
+        ]
+        j, k = max(reach, default=(-1, -1))
+        if j <= i:
             return None
         steps.append((goal, acts, k))
-        goal = acts[k].subgoals[0]
+        goal, i = acts[k].subgoals[0], j
     proof: Term | None = None
     for _, acts, k in reversed(steps):
         proof = acts[k].build([proof] if acts[k].subgoals else [])
@@ -202,7 +202,10 @@ def rewrite_facts(result: SearchResult, scorer: Scorer, limit: int = 8) -> list[
     """Up to `limit` kernel-checked standalone theorems from the tree's rewrite chains, one per
     distinct statement, none the conjecture itself. As Minimo samples its hindsight goals, the
     chains are taken in random order (seeded by the conjecture, so a run stays reproducible):
-    ordering by difficulty would pick the longest detours of an untrained search. A fact's
+    ordering by difficulty would pick the longest detours of an untrained search. A fact is
+    stated and proved in the simplifying direction, its larger side rewritten into its smaller
+    (as rewrite systems orient equations): an untrained search's chains mostly grow terms, and
+    teaching the policy to walk them forward would teach it to grow terms. A fact's
     difficulty is the log-probability of its replayed proof under `scorer` (the policy that
     searched). Facts whose proof makes no choice (reflexivity or the evaluator closes them at
     once) are left out: they teach the policy nothing and would crowd out those that do."""
@@ -211,9 +214,11 @@ def rewrite_facts(result: SearchResult, scorer: Scorer, limit: int = 8) -> list[
     rng = np.random.default_rng(zlib.crc32(show(result.statement).encode()))
     chains = [chains[i] for i in rng.permutation(len(chains))]
     out, seen = [], {result.statement.sk}
-    for (hyps, first, last), (terms, _) in chains:
+    for (hyps, _, _), (terms, _) in chains:
         if len(out) >= limit:
             break
+        if terms[-1].size > terms[0].size:  # proved by simplifying: the larger side rewritten
+            terms = terms[::-1]
         replayed = replay(prover, hyps, terms)
         if replayed is None:
             continue
@@ -226,7 +231,7 @@ def rewrite_facts(result: SearchResult, scorer: Scorer, limit: int = 8) -> list[
         ]
         if not policy:
             continue
-        stmt, proof = standalone(result, Goal(hyps, T.app(T.EQ, first, last)), proof)
+        stmt, proof = standalone(result, Goal(hyps, T.app(T.EQ, terms[0], terms[-1])), proof)
         if stmt.sk in seen or not domain.check_proof(stmt, proof):
             continue
         seen.add(stmt.sk)
