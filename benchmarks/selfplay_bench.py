@@ -184,6 +184,10 @@ def selfplay_run(domain: str, hindsight: bool, seed: int, params: dict, ckpt: st
     return str(out)
 
 
+def run_key(row: dict) -> tuple:
+    return row["domain"], row["hindsight"], row["seed"]
+
+
 def collect(ckpt: str, params: dict, domains: list[str], seeds: list[int]) -> list[dict]:
     """The rows of every finished iteration found under `ckpt`."""
     rows = []
@@ -272,13 +276,15 @@ def main() -> None:
         write_json(Path(args.out), {"machine": _machine(), "note": args.note, "rows": rows})
         return
 
-    fixed: list[dict] = []  # uniform rows and speed rows
-    for path in args.merge:  # rows of earlier runs (uniform, speed) kept as they are
-        fixed += [r for r in json.loads(Path(path).read_text())["rows"] if r["kind"] != "selfplay"]
+    fixed: list[dict] = []  # rows of earlier runs kept as they are: uniform, speed, and the
+    for path in args.merge:  # self-play runs (domain, hindsight, seed) `--ckpt` does not hold
+        fixed += json.loads(Path(path).read_text())["rows"]
     started = time.perf_counter()
 
     def write() -> list[dict]:
-        rows = fixed + collect(args.ckpt, params, args.domains, args.seeds)
+        fresh = collect(args.ckpt, params, args.domains, args.seeds)
+        have = {run_key(r) for r in fresh}
+        rows = [r for r in fixed if r["kind"] != "selfplay" or run_key(r) not in have] + fresh
         _write(rows, params, args, time.perf_counter() - started)
         return rows
 
