@@ -9,6 +9,7 @@ from aether.minimo.domain import load_domain
 from aether.minimo.hindsight import (
     conjecture_tokens,
     examples,
+    forward_facts,
     proof_goals,
     relabel,
     relabeled_goals,
@@ -208,3 +209,28 @@ def test_rewrite_facts_simplify_and_cut_the_detours_of_the_chain():
         stmt = dom.proposition(f.theorem.statement)
         assert stmt.body.args[0].size > stmt.body.args[1].size
         assert dom.check_proof(stmt, dom.parse(f.theorem.proof))
+
+
+def test_facts_derived_forward_become_theorems_solved_or_not():
+    # intro A, intro B, intro h : A and B, have A by and_el: a branch the search went on to
+    # search (by not_i) and never closed
+    b = TreeBuilder(
+        "propositional_logic", "[('A : prop) -> ('B : prop) -> (and 'A 'B) -> (not 'A)]"
+    )
+    (g,) = b.expand(0, "intro")
+    (g,) = b.expand(g, "intro")
+    (g,) = b.expand(g, "intro")
+    (g,) = b.expand(g, "have")
+    b.expand(g, "apply not_i")
+    result = b.result()
+    assert relabel(result) == []
+    (fact,) = forward_facts(result, UniformScorer())
+    dom = load_domain("propositional_logic")
+    assert fact.theorem.statement == "[('x0 : prop) -> ('x1 : prop) -> (and 'x0 'x1) -> 'x0]"
+    assert dom.check_proof(dom.proposition(fact.theorem.statement), dom.parse(fact.theorem.proof))
+    # no rule closes `A` backward, so the proof is the same forward step, then `exact`
+    ((goal, actions, k),) = fact.policy
+    a = goal.split(" : ")[0]  # the name intro gave A
+    assert goal.endswith(f"|- {a}") and actions[k].startswith(f"have {a} by and_el")
+    assert fact.theorem.logprob == pytest.approx(np.log(1 / len(actions)))
+    assert [v for _, v in fact.value] == [1, 1]

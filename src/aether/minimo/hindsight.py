@@ -1,5 +1,5 @@
 """Hindsight relabeling (Minimo's novelty): a search that fails on its conjecture still proves
-things on the way, of two kinds.
+things on the way, of three kinds.
 
 - Every goal the search solved becomes a standalone theorem: its hypotheses are generalised
   into the statement (only those the proof or the target needs), its proof is the path the
@@ -7,11 +7,14 @@ things on the way, of two kinds.
 - Every chain of rewrites the search walked from an equation established that each side of the
   equation equals what the chain rewrote it into, solved or not: `s = s'` is a theorem whose
   proof is the same rewrites of `s` followed by reflexivity. A failed search in groups solves
-  almost no subgoals, so this is most of what it establishes. (In arithmetic the evaluator
-  closes such equations at once, so they teach nothing and are left out.)
+  almost no subgoals, so this is most of what it establishes. (Equations the evaluator closes
+  at once, as most in arithmetic, teach nothing and are left out.)
+- Every fact the search derived forward (a `have` step whose branch it went on to search),
+  solved or not: the hypotheses it needs imply it (in propositional logic most of what a failed
+  search establishes).
 
 The kernel re-checks every pair before it counts. The same trees yield the prover's training
-data; a rewrite fact's proof is replayed through the prover's own actions, so its policy
+data; a derived fact's proof is replayed through the prover's own actions, so its policy
 examples read exactly as a search of it would.
 """
 
@@ -205,43 +208,95 @@ def rewrite_facts(result: SearchResult, scorer: Scorer, limit: int = 8) -> list[
     ordering by difficulty would pick the longest detours of an untrained search. A fact is
     stated and proved in the simplifying direction, its larger side rewritten into its smaller
     (as rewrite systems orient equations): an untrained search's chains mostly grow terms, and
-    teaching the policy to walk them forward would teach it to grow terms. A fact's
-    difficulty is the log-probability of its replayed proof under `scorer` (the policy that
-    searched). Facts whose proof makes no choice (reflexivity or the evaluator closes them at
-    once) are left out: they teach the policy nothing and would crowd out those that do."""
-    prover, domain = result.prover, result.prover.domain
-    chains = list(rewrite_chains(result.tree).items())
-    rng = np.random.default_rng(zlib.crc32(show(result.statement).encode()))
-    chains = [chains[i] for i in rng.permutation(len(chains))]
+    teaching the policy to walk them forward would teach it to grow terms."""
+    prover = result.prover
     out, seen = [], {result.statement.sk}
-    for (hyps, _, _), (terms, _) in chains:
+    for (hyps, _, _), (terms, _) in _shuffled(result, list(rewrite_chains(result.tree).items())):
         if len(out) >= limit:
             break
         if terms[-1].size > terms[0].size:  # proved by simplifying: the larger side rewritten
             terms = terms[::-1]
         replayed = replay(prover, hyps, terms)
-        if replayed is None:
-            continue
-        proof, steps = replayed
-        texts = [prover.goal_text(g) for g, _, _ in steps]
-        policy = [
-            (text, [a.text for a in acts], k)
-            for text, (_, acts, k) in zip(texts, steps, strict=True)
-            if len(acts) > 1
-        ]
-        if not policy:
-            continue
-        stmt, proof = standalone(result, Goal(hyps, T.app(T.EQ, terms[0], terms[-1])), proof)
-        if stmt.sk in seen or not domain.check_proof(stmt, proof):
-            continue
-        seen.add(stmt.sk)
-        logprob = 0.0
-        for goal, actions, k in policy:
-            prior = np.asarray(scorer.policy(goal, actions), dtype=float)
-            logprob += math.log(max(prior[k] / prior.sum(), 1e-12))
-        theorem = Relabeled(show(stmt), domain.show(proof), logprob)
-        out.append(Fact(theorem, policy, [(t, 1) for t in texts]))
+        goal = Goal(hyps, T.app(T.EQ, terms[0], terms[-1]))
+        fact = replayed and _fact(result, scorer, goal, *replayed, seen)
+        if fact:
+            out.append(fact)
     return out
+
+
+def forward_facts(result: SearchResult, scorer: Scorer, limit: int = 8) -> list[Fact]:
+    """Up to `limit` kernel-checked standalone theorems from the facts the search derived
+    forward (`have` steps whose branch it went on to search), solved or not: the hypotheses
+    the fact needs imply it. Sampled as `rewrite_facts` samples; each is proved as a search of
+    it would: by a rule applied backward to the hypotheses, else by the same forward step
+    closed by `exact`."""
+    tree, prover = result.tree, result.prover
+    walked = [
+        a
+        for a in tree.actions
+        if a.action.text.startswith("have ") and tree.goals[a.subgoals[0]].expanded
+    ]
+    out, seen = [], {result.statement.sk}
+    for a in _shuffled(result, walked):
+        if len(out) >= limit:
+            break
+        x = a.action.subgoals[0].hyps[-1]  # the derived hypothesis
+        goal = Goal(tree.goals[a.parent].goal.hyps, prover.type_of(x))
+        acts = prover.actions(goal)
+        k = next((k for k, b in enumerate(acts) if not b.subgoals), None)
+        if k is not None:
+            steps = [(goal, acts, k)]
+        else:
+            k = next((k for k, b in enumerate(acts) if b.text == a.action.text), None)
+            if k is None:
+                continue
+            after = prover.actions(acts[k].subgoals[0])  # the fact is a hypothesis: `exact`
+            steps = [(goal, acts, k), (acts[k].subgoals[0], after, 0)]
+        proof = steps[-1][1][steps[-1][2]].build([])
+        for _, b, j in reversed(steps[:-1]):
+            proof = b[j].build([proof])
+        fact = _fact(result, scorer, goal, proof, steps, seen)
+        if fact:
+            out.append(fact)
+    return out
+
+
+def _shuffled(result: SearchResult, items: list) -> list:
+    rng = np.random.default_rng(zlib.crc32(show(result.statement).encode()))
+    return [items[i] for i in rng.permutation(len(items))]
+
+
+def _fact(
+    result: SearchResult,
+    scorer: Scorer,
+    goal: Goal,
+    proof: Term,
+    steps: list[tuple[Goal, list[Action], int]],
+    seen: set[Term],
+) -> Fact | None:
+    """The standalone theorem of `goal` with its replayed proof, its policy and value examples
+    and its difficulty (the proof's log-probability under `scorer`, the policy that searched);
+    None when it is already in `seen`, fails the kernel, or its proof makes no choice (then
+    it teaches the policy nothing and would crowd out facts that do)."""
+    prover, domain = result.prover, result.prover.domain
+    texts = [prover.goal_text(g) for g, _, _ in steps]
+    policy = [
+        (text, [a.text for a in acts], k)
+        for text, (_, acts, k) in zip(texts, steps, strict=True)
+        if len(acts) > 1
+    ]
+    if not policy:
+        return None
+    stmt, proof = standalone(result, goal, proof)
+    if stmt.sk in seen or not domain.check_proof(stmt, proof):
+        return None
+    seen.add(stmt.sk)
+    logprob = 0.0
+    for text, actions, k in policy:
+        prior = np.asarray(scorer.policy(text, actions), dtype=float)
+        logprob += math.log(max(prior[k] / prior.sum(), 1e-12))
+    theorem = Relabeled(show(stmt), domain.show(proof), logprob)
+    return Fact(theorem, policy, [(t, 1) for t in texts])
 
 
 def conjecture_tokens(engine: CompletionEngine, statement: Term) -> list[str] | None:

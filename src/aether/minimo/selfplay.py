@@ -62,8 +62,8 @@ def play(
     learn: bool = True,
 ) -> Played:
     """Search one statement; with `learn`, also extract its training examples and (with
-    `hindsight`) its relabeled theorems: up to `limit` solved goals and `limit` rewrite facts,
-    whose proofs the policy and value also learn."""
+    `hindsight`) its relabeled theorems: up to `limit` each of solved goals, rewrite facts and
+    forward facts, whose proofs the policy and value also learn."""
     r = prove(domain, statement, budget, scorer)
     lp = H.proof_logprob(r.tree, 0) if r.proved else None
     if not learn:
@@ -72,7 +72,12 @@ def play(
     policy, value = H.examples(r, hindsight, [i for i, _ in picks])
     relabeled = [t for _, t in picks]
     seen = {g for g, _, _ in policy} | {g for g, _ in value}
-    for fact in H.rewrite_facts(r, scorer, limit) if hindsight else []:
+    facts = (
+        [*H.rewrite_facts(r, scorer, limit), *H.forward_facts(r, scorer, limit)]
+        if hindsight
+        else []
+    )
+    for fact in facts:
         relabeled.append(fact.theorem)
         policy += [e for e in fact.policy if e[0] not in seen]
         value += [e for e in fact.value if e[0] not in seen]
