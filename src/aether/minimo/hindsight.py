@@ -124,8 +124,9 @@ def relabeled_goals(result: SearchResult, limit: int = 8) -> list[tuple[int, Rel
 
 @dataclass(frozen=True)
 class Fact:
-    """A theorem a rewrite chain established, with the policy and value examples of its proof
-    (goal text, action texts, index of the action taken; goal text, 1)."""
+    """A theorem the search established on the way (by a rewrite chain or a forward step), with
+    the policy and value examples of its replayed proof (goal text, action texts, index of the
+    action taken; goal text, 1)."""
 
     theorem: Relabeled
     policy: list[tuple[str, list[str], int]]

@@ -34,7 +34,7 @@ class SelfplayParams(Section):
         ge=0,
         le=1000,
         description="relabeled theorems per search tree, of each kind "
-        "(solved goals, rewrite facts)",
+        "(solved goals, rewrite facts, forward facts)",
     )
     train_steps: int = Field(60, ge=0)
     batch_size: int = Field(16, ge=1, le=1024)
