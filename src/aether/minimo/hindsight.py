@@ -196,10 +196,15 @@ def replay(
             return None
         steps.append((goal, acts, k))
         goal, i = acts[k].subgoals[0], j
+    return _proof(steps), steps
+
+
+def _proof(steps: list[tuple[Goal, list[Action], int]]) -> Term:
+    """The proof of the first goal of a path of one-subgoal steps ending in a closing one."""
     proof: Term | None = None
     for _, acts, k in reversed(steps):
         proof = acts[k].build([proof] if acts[k].subgoals else [])
-    return proof, steps
+    return proof
 
 
 def rewrite_facts(result: SearchResult, scorer: Scorer, limit: int = 8) -> list[Fact]:
@@ -253,10 +258,7 @@ def forward_facts(result: SearchResult, scorer: Scorer, limit: int = 8) -> list[
                 continue
             after = prover.actions(acts[k].subgoals[0])  # the fact is a hypothesis: `exact`
             steps = [(goal, acts, k), (acts[k].subgoals[0], after, 0)]
-        proof = steps[-1][1][steps[-1][2]].build([])
-        for _, b, j in reversed(steps[:-1]):
-            proof = b[j].build([proof])
-        fact = _fact(result, scorer, goal, proof, steps, seen)
+        fact = _fact(result, scorer, goal, _proof(steps), steps, seen)
         if fact:
             out.append(fact)
     return out
