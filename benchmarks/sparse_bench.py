@@ -104,13 +104,18 @@ def run(p: SparseParams, data_dir: Path, quick: bool) -> dict:
         "here drops its result, as a forward pass drops its activations; torch and scipy "
         "allocate anew); kernels whose dense operand is >= 16 MiB prefetch gathered rows",
         "bandwidth": "spmm fraction = achieved compulsory traffic / copy bandwidth of a 128 MB "
-        "array; compulsory traffic is A's arrays at their stored index width, the rows of B "
-        "that some nonzero reads, and C written once; the machine's 300 MB L3 holds most "
-        "operands, so cached cases exceed 1",
+        "array (the best of 10 copies, as STREAM reports it); compulsory traffic is A's "
+        "arrays at their stored index width, the rows of B that some nonzero reads, and C "
+        "written once; cases whose operands the caches "
+        f"({machine['cache_bytes']}) hold can exceed 1",
         "level_bound": "spmm fraction of the roofline by memory level = the larger of the "
         "compulsory traffic at copy bandwidth and the row of B each nonzero reads (nonzeros x "
         "width x 4 bytes) at the rate one core reads an array of B's size (b_read_gbs), over "
         "our time; reported beside the issue's bound",
+        "roofline": "spmm fraction of the classical roofline = the larger of the compulsory "
+        "traffic at copy bandwidth and the multiply-adds (2 x nonzeros x width) at the FMA peak "
+        f"measured on {p.threads} core(s) ({machine['fma_peak_gflops']:.0f} GFLOP/s), over our "
+        "time; reported beside the issue's bound",
     }
     return {
         "machine": machine,

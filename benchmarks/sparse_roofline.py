@@ -17,7 +17,6 @@ FMA peak.
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import numba
@@ -26,35 +25,11 @@ import scipy.sparse as sp
 import torch
 
 from aether.sparse import bench
-from aether.sparse.kernels import vadd, vfma, vload, vsum, vzero
 
 MATRICES = (
     "ss_bcsstk13,ss_cryg2500,ss_hangglider_2,ss_jagmesh7,ss_olm1000,ss_rajat01,"
     "dnn_n1024_l1,dnn_images_1024,cora,citeseer,pubmed,powerlaw"
 )
-
-
-@numba.njit(fastmath=True, nogil=True)
-def _fma_chains(a: np.ndarray, s: np.ndarray, n: int) -> float:
-    """n steps of two 128-wide register vectors: 16 independent AVX-512 FMAs per step."""
-    x, y = vload(a, 0, 128), vload(a, 128, 128)
-    acc0, acc1 = vzero(a, 128), vzero(a, 128)
-    for i in range(n):
-        c = s[i & 1023]  # (a scale the compiler cannot fold across steps)
-        acc0, acc1 = vfma(acc0, c, x), vfma(acc1, c, y)
-    return vsum(vadd(acc0, acc1))
-
-
-def fma_peak(steps: int = 5_000_000) -> float:
-    """One core's float32 multiply-adds per second, the median of 5 timings."""
-    a, s = np.full(256, 0.5, np.float32), np.full(1024, 0.5, np.float32)
-    _fma_chains(a, s, 10)
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        _fma_chains(a, s, steps)
-        times.append(time.perf_counter() - start)
-    return steps * 256 / float(np.median(times))
 
 
 def main() -> None:
@@ -65,7 +40,8 @@ def main() -> None:
     args = ap.parse_args()
     numba.set_num_threads(1)
     torch.set_num_threads(1)
-    machine, fmas = bench.machine(1), fma_peak()
+    machine = bench.machine(1)
+    fmas = machine["fma_peak_gflops"] * 1e9 / 2
     print(f"cache sizes {machine['cache_bytes']}")
     print(f"  copy bandwidth (the issue's bound) {machine['copy_bandwidth_gbs']:.1f} GB/s")
     print(f"  FMA peak {2 * fmas / 1e9:.1f} GFLOP/s")

@@ -57,6 +57,7 @@ def sparse_flow(
     metrics = summary | {
         "crossover_density": crossover["spmm_density"],
         "copy_bandwidth_gbs": machine["copy_bandwidth_gbs"],
+        "fma_peak_gflops": machine["fma_peak_gflops"],
     }
     record_stage(
         "sparse",

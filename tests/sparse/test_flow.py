@@ -43,6 +43,11 @@ def test_sparse_flow_records_cases_and_summary(workdir, set_params, mlflow_uri):
     # SpMM against both bounds: the copy-bandwidth one and the roofline by memory level
     assert 0 <= metrics["spmm_cases_within_3x_of_level_bound"] <= metrics["spmm_cases"] == 1
     assert metrics["spmm_worst_fraction_of_level_bound"] > 0
+    assert 0 <= metrics["spmm_cases_within_3x_of_roofline"] <= metrics["spmm_cases"]
+    assert (
+        metrics["spmm_worst_fraction_of_roofline"]
+        >= metrics["spmm_worst_fraction_of_bandwidth_bound"]
+    )
     cases = Path("reports/sparse/plots/cases.csv").read_text().splitlines()
     assert cases[0] == "case,kind,ours_s,torch_sparse_s,speedup_vs_torch_sparse,compile_s"
     assert any(line.startswith("gcn/cora,end_to_end,") for line in cases)
@@ -78,9 +83,15 @@ def test_spmm_rows_carry_both_bounds():
     m = bench.power_law_graph(2_000, seed=1)
     # B (2000 x 16 float32, 128 KB) lives in L2; a made-up copy bandwidth so fast that the
     # reads of B, at the rate measured for an array of B's size, are the level bound.
-    machine = {"copy_bandwidth_gbs": 1e6, "cache_bytes": sizes}
+    machine = {"copy_bandwidth_gbs": 1e6, "cache_bytes": sizes, "fma_peak_gflops": 1e9}
     row = bench.Cases(repeats=5).spmm("pl", m, 16, machine)
     assert row["b_level"] == "L2" and row["b_read_gbs"] > 0
     gathered_s = m.nnz * 16 * 4 / (row["b_read_gbs"] * 1e9)
     assert row["fraction_of_level_bound"] == pytest.approx(gathered_s / row["ours_s"])
     assert row["fraction_of_bandwidth"] < row["fraction_of_level_bound"]
+    # The classical roofline is the slower of the copy bound and the multiply-adds at the FMA
+    # peak: with a made-up peak of 1 GFLOP/s the multiply-adds bound it, with 1e9 the copy.
+    slow = bench.Cases(repeats=5).spmm("pl", m, 16, machine | {"fma_peak_gflops": 1.0})
+    flops_s = 2 * m.nnz * 16 / 1e9
+    assert slow["fraction_of_roofline"] == pytest.approx(flops_s / slow["ours_s"])
+    assert row["fraction_of_roofline"] == pytest.approx(row["fraction_of_bandwidth"])

@@ -23,7 +23,9 @@ nonzeros gather. A row wider than the register file is walked once per tile of t
 `tile` columns. A blocked operand (blocked CSR @ dense) unrolls its small block loops: one
 register vector per row of the block, each row of the dense operand loaded once per block.
 Products whose rows are not contiguous along the output's last mode add several nonzeros per
-pass of the innermost loop instead.
+pass of the innermost loop instead. A CSR operand whose rows repeat their patterns
+(`groups.row_groups`) is walked a chunk of rows at a time: one load of each dense row feeds
+one register vector per row of the chunk.
 
 Why numba rather than C++ through torch.utils.cpp_extension: measured here, a cold
 ``load_inline`` build of a 10-line OpenMP SpMV took 81 s, while numba compiles a generated
@@ -73,6 +75,7 @@ class Source:
     overwrites: bool = False  # a dense output whose every element the kernel stores
     rows: tuple[str, ...] = ()  # dense operands loaded a row of `width` at a time (`vload`)
     width: int = 0
+    groups: int = 0  # rows walked together per chunk of a pattern (`grouped_walk`), or 0
 
 
 @dataclass
@@ -110,6 +113,7 @@ class _Lowerer:
         parallel: bool,
         epilogue: Epilogue | None = None,
         prefetch: bool = False,
+        groups: int = 0,
     ) -> None:
         self.s = s
         self.epilogue = epilogue
@@ -165,6 +169,8 @@ class _Lowerer:
         self.out_row = ""
         self.rows: dict[str, None] = {}  # dense operands read as vector rows, in order
         self.blocked: dict[str, int] = {}  # block loops unrolled by `block_walk`, sizes
+        self.grouped = self.grouped_operand() if groups > 1 else None
+        self.groups = groups if self.grouped is not None else 0
 
     def _rename(self, e: Expr) -> Expr:
         if isinstance(e, Access):
@@ -186,6 +192,8 @@ class _Lowerer:
             "vals": f"{tensor}_vals",
             "dense": f"{tensor}_d",
             "dim": f"n_{tensor}",
+            "chunks": f"{tensor}_chunks",
+            "rest": f"{tensor}_rest",
         }.get(kind, kind)
         if (kind, tensor, level) not in self.args:
             self.args.append((kind, tensor, level))
@@ -409,8 +417,14 @@ class _Lowerer:
         else:
             for it in walked:
                 self.emit(indent, f"q{it.n}_{it.consumed} = s{it.n}_{it.consumed}")
-            # Pointers that advance with v are carried between iterations: no prange then.
-            self.emit(indent, f"for {v} in {'range' if walked else loop_kw}(n_{v}):")
+            if depth == 0 and self.groups:  # chunks of rows sharing a pattern, then the rest
+                self.grouped_walk(v, indent, loop_kw)
+                rest = self.arg("rest", self.grouped.tensor)
+                self.emit(indent, f"for r_{v} in {loop_kw}({rest}.shape[0]):")
+                self.emit(body, f"{v} = uint64({rest}[r_{v}])")
+            else:
+                # Pointers that advance with v are carried between iterations: no prange then.
+                self.emit(indent, f"for {v} in {'range' if walked else loop_kw}(n_{v}):")
             for it in walked:
                 k = it.consumed
                 self.emit(
@@ -619,6 +633,75 @@ class _Lowerer:
                 for w, value in zip(rows_vars, row, strict=True):
                     self.emit(indent, f"{w} = uint64({value})")
                 self.store_row(indent, f"acc_v{r}", width, "", whole)
+        self.rewind(state)
+
+    def grouped_operand(self) -> _It | None:
+        """The CSR operand of a plain row-walking SpMM, ``∀i ∀k ∀j Out(i,j) += A(i,k) *
+        B(k,j)`` (other factors dense), whose rows `grouped_walk` can walk G at a time: each
+        output row stored once, in one register vector, the dense rows independent of i."""
+        s = self.s
+        if self.vector is None or self.pattern is not None or not self.dense_out:
+            return None
+        if len(s.order) != 3 or tuple(self.free) != (s.order[0], s.order[2]):
+            return None
+        i, k, j = s.order
+        sparse = [it for it in self.its.values() if it.levels]
+        if len(sparse) != 1 or not self.owns_rows() or (s.tile or self.width) < self.width:
+            return None
+        it = sparse[0]
+        if tuple(it.vars) != (i, k) or tuple(it.levels) != (Level.DENSE, Level.COMPRESSED):
+            return None
+        rows = [self.its[n].access.indices for n in self.vector]
+        if any(i in indices for indices in rows if j in indices):
+            return None
+        return it
+
+    def grouped_walk(self, v: str, indent: int, loop_kw: str) -> None:
+        """Chunks of G rows that share one pattern (`groups.row_groups`), walked as one.
+
+        Per nonzero of the shared pattern, the dense row is loaded once and multiplied into G
+        register vectors, each by its own row's value (at the same offset in that row's
+        segment); the G rows are stored once at the end, epilogue included. The rows outside
+        chunks follow in the ordinary walk."""
+        it, g, width = self.grouped, self.groups, self.width
+        k, j = self.s.order[1], self.s.order[2]
+        chunks = self.arg("chunks", it.tensor)
+        pos, crd = self.arg("pos", it.tensor, 1), self.arg("crd", it.tensor, 1)
+        state = self.snapshot()
+        self.emit(indent, f"for c_{v} in {loop_kw}(uint64({chunks}.shape[0]) // uint64({g})):")
+        body = indent + 1
+
+        def row(u: int, at: int) -> None:  # bind v to the chunk's u-th row and locate it
+            self.rewind(state)
+            self.emit(at, f"{v} = {v}_{u}")
+            for x in self.its.values():
+                if x.consumed < len(x.vars) and x.vars[x.consumed] == v:
+                    self.locate(x, v, at)
+
+        for u in range(g):
+            self.emit(body, f"{v}_{u} = uint64({chunks}[c_{v} * uint64({g}) + uint64({u})])")
+            row(u, body)
+            self.emit(body, f"s_{u} = uint64({pos}[{it.pos}])")
+            if u == 0:
+                self.emit(body, f"e_0 = uint64({pos}[{it.pos} + one])")
+            self.emit(body, f"acc_v{u} = vzero(out, {width})")
+        self.emit(body, f"for t_{k} in range(e_0 - s_0):")
+        inner = body + 1
+        for u in range(g):
+            row(u, inner)
+            q = f"q{it.n}_1"
+            self.emit(inner, f"{q} = s_{u} + t_{k}")
+            if u == 0:
+                self.emit(inner, f"{k} = uint64({crd}[{q}])")
+            self.bind(it, q)
+            scalars, vec = self.factors(self.vector, j, width, "")
+            if u == 0:
+                self.emit(inner, f"row_v = {vec}")
+            fma = f"vfma(acc_v{u}, {scalars}, row_v)" if scalars else f"vadd(acc_v{u}, row_v)"
+            self.emit(inner, f"acc_v{u} = {fma}")
+        for u in range(g):
+            row(u, body)
+            self.store_row(body, f"acc_v{u}", width, "", True)
         self.rewind(state)
 
     def prefetch_rows(
@@ -927,6 +1010,7 @@ class _Lowerer:
             overwrites=self.overwrites,
             rows=tuple(self.rows),
             width=self.width if self.rows else 0,
+            groups=self.groups,
         )
 
 
@@ -954,10 +1038,12 @@ BLOCK_MAX = 64
 BLOCK_ROWS = REGISTER_ROW
 
 # Nonzeros ahead whose dense rows an SpMM-like walk prefetches (`prefetch`: rows gathered
-# from beyond the caches). Measured on the 100k-node power-law graph, widths 64 and 128, one
-# thread, eight paired runs on a loaded machine: 8 ahead took 0.77-1.01x the time of none
-# (median 0.89x); 16 ahead was no better.
-PREFETCH_AHEAD = 8
+# from beyond the caches). Measured on the 100k-node power-law graph, one thread: on a Xeon
+# with a 300 MB L3, 8 ahead took 0.77-1.01x the time of none (median 0.89x) and 16 was no
+# better; on an EPYC with a 32 MB L3 (11 interleaved runs, twice), 8 / 16 / 24 / 32 / 48
+# ahead took 5.6-6.0 / 5.0-5.4 / 4.7-5.1 / 4.5-4.9 / 4.7-4.9 ms at width 64 and 12.9-14.0 /
+# 11.9-13.0 / 11.6-12.7 / 11.9-12.8 / 12.6-13.9 ms at width 128.
+PREFETCH_AHEAD = 24
 
 
 def _vector_factors(rhs: Expr, j: str, its: dict[str, _It]) -> list[str] | None:
@@ -1004,15 +1090,18 @@ def lower(
     parallel: bool = False,
     epilogue: Epilogue | None = None,
     prefetch: bool = False,
+    groups: int = 0,
 ) -> Source:
     """The numba source of a schedule (printable: the compiler's last visible stage).
+    ``groups`` > 1 walks chunks of that many rows sharing a pattern together where the
+    schedule allows it (`_Lowerer.grouped_walk`; ``Source.groups`` says whether it did).
 
     Tensors and index variables are renamed canonically first (``T0, T1, ...``, ``i0, i1,
     ...``), so that ``y(i) = A(i,j) * x(j)`` and ``z(r) = W(r,c) * v(c)`` share one kernel
     file: the disk cache is keyed by the expression's structure and formats, not its names.
     """
     canon, back = _canonical(s)
-    src = _Lowerer(canon, parallel, epilogue, prefetch).lower()
+    src = _Lowerer(canon, parallel, epilogue, prefetch, groups).lower()
     src.args = [(kind, back.get(name, name), level) for kind, name, level in src.args]
     src.rows = tuple(back.get(name, name) for name in src.rows)
     src.key = hashlib.sha256(f"{VERSION}\n{src.text}".encode()).hexdigest()[:20]

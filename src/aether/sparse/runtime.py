@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from aether import io
-from aether.sparse import codegen
+from aether.sparse import codegen, groups
 from aether.sparse.formats import Format, Level
 from aether.sparse.notation import (
     Access,
@@ -74,6 +74,11 @@ ALIGN_REUSE = 16
 # rows they gather (`codegen.PREFETCH_AHEAD`); with L2-resident rows prefetching cost up to
 # 28% (dnn_images_1024 14-16%, Cora at width 64 28%), measured.
 PREFETCH_BYTES = 16 << 20
+# Dense widths whose SpMM walks rows sharing a pattern together (`codegen` grouped walk),
+# REGISTER_ROW // width rows at a time, at most GROUP_MAX: 16 to 128 float32 (1 to 8 AVX-512
+# registers a row; from 256 on one row fills the register file).
+GROUP_WIDTHS = (16, 128)
+GROUP_MAX = 8
 # Outputs from this size up are reused between repeated calls (`Kernel.bind`); smaller ones
 # come from malloc's heap, whose pages stay mapped anyway.
 POOL_BYTES = 1 << 20
@@ -145,6 +150,7 @@ class Kernel:
             if kind != "dim" and kind != "zero":
                 template.append(None)
         fn, size, shape, n = self.fn, max(self.size, 1), self.shape, self.size
+        group = self.source.groups
         alloc = np.empty if self.source.overwrites else np.zeros
         # A vector result is the kernel's output array itself: no slice, no reshape.
         whole = len(shape) == 1 and size == n
@@ -171,6 +177,8 @@ class Kernel:
                 if kind == "vals":
                     v = t.vals
                     args[at] = v if v.dtype == dtype else v.astype(dtype)
+                elif kind in GROUP_ARGS:
+                    args[at] = getattr(row_groups(t, group), kind)
                 else:
                     args[at] = getattr(t, kind)[level]
             if threads_at is not None:
@@ -217,6 +225,8 @@ class Kernel:
                 args.append(_line_aligned(flat) if name in align else flat)
             elif kind == "vals":
                 args.append(t.vals.astype(dtype, copy=False))
+            elif kind in GROUP_ARGS:
+                args.append(getattr(row_groups(t, self.source.groups), kind))
             else:
                 args.append(getattr(t, kind)[level])
         alloc = np.empty if self.source.overwrites else np.zeros
@@ -297,20 +307,23 @@ class Runtime:
             not isinstance(t, SparseTensor) and t.nbytes >= PREFETCH_BYTES
             for t in operands.values()
         )
+        grouped = group_size(a, operands)
         # Parsed expressions are cached objects: look them up by identity first (hashing an
         # expression tree on every call costs microseconds), checked against the kernel's own.
-        fast = (id(a), output, parallel, epilogue, prefetch, sigs)
+        fast = (id(a), output, parallel, epilogue, prefetch, grouped, sigs)
         kernel = self.by_id.get(fast)
         if kernel is not None and kernel.schedule.assignment is a:
             return kernel
-        key = (a, output, parallel, epilogue, prefetch, *sigs)
+        key = (a, output, parallel, epilogue, prefetch, grouped, *sigs)
         kernel = self.kernels.get(key)
         if kernel is not None:
             self.by_id[fast] = kernel
         if kernel is None:
             start = time.perf_counter()
             s = schedule(a, [_operand(name, t) for name, t in operands.items()], output)
-            src = codegen.lower(s, parallel=parallel, epilogue=epilogue, prefetch=prefetch)
+            src = codegen.lower(
+                s, parallel=parallel, epilogue=epilogue, prefetch=prefetch, groups=grouped
+            )
             fn = codegen.load(src)
             kernel = self.kernels[key] = Kernel(s, src, fn, time.perf_counter() - start)
             self.by_id[fast] = kernel
@@ -716,6 +729,46 @@ def load_crossover(resident: bool = False) -> dict[int, float]:
         return {int(w): float(d) for w, d in (entry or {}).items()}
     except (TypeError, ValueError):
         return {}
+
+
+GROUP_ARGS = ("chunks", "rest")
+# Analyses by pattern: (id(pos), id(crd), size) -> (weak refs to both arrays, the groups).
+_GROUPS: dict[tuple[int, int, int], tuple[weakref.ref, weakref.ref, groups.RowGroups]] = {}
+
+
+def row_groups(t: SparseTensor, size: int) -> groups.RowGroups:
+    """`groups.row_groups` of a CSR tensor's pattern, analysed once per pattern and size:
+    tensors over the same index arrays (attention probabilities on one pattern) share it.
+    The runtime treats index arrays as fixed; values are read afresh on every call."""
+    pos, crd = t.pos[1], t.crd[1]
+    key = (id(pos), id(crd), size)
+    hit = _GROUPS.get(key)
+    if hit is not None and hit[0]() is pos and hit[1]() is crd:
+        return hit[2]
+    if len(_GROUPS) >= FAST_ENTRIES:
+        for k in [k for k, (p, c, _) in _GROUPS.items() if p() is None or c() is None]:
+            del _GROUPS[k]
+    found = groups.row_groups(pos, crd, size)
+    _GROUPS[key] = (weakref.ref(pos), weakref.ref(crd), found)
+    return found
+
+
+def group_size(a: Assignment, operands: dict) -> int:
+    """Rows per chunk for the grouped walk (`codegen._Lowerer.grouped_walk`) of an SpMM-like
+    expression whose one sparse operand is CSR and whose rows share patterns for at least
+    `groups.MIN_SHARE` of its nonzeros; 0 when it does not apply."""
+    sparse = [t for t in operands.values() if isinstance(t, SparseTensor)]
+    if len(sparse) != 1 or len(a.lhs.indices) != 2:
+        return 0
+    t = sparse[0]
+    csr = (Level.DENSE, Level.COMPRESSED)
+    if t.block is not None or t.format.levels != csr or t.format.mode_order != (0, 1):
+        return 0
+    width = dense_width(a, operands)
+    if not GROUP_WIDTHS[0] <= width <= GROUP_WIDTHS[1]:
+        return 0
+    size = min(GROUP_MAX, codegen.REGISTER_ROW // width)
+    return size if row_groups(t, size).share >= groups.MIN_SHARE else 0
 
 
 def dense_width(a: Assignment, data: dict) -> int:
