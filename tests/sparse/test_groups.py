@@ -109,3 +109,22 @@ def test_grouped_sparse_linear_fuses_bias_and_relu(frontend_sparse, threads):
         assert runtime.group_size(runtime._parse(snn.LINEAR), operands) == 4
     finally:
         torch.set_num_threads(1)
+
+
+def test_grouped_gcn_layer_on_cliques(frontend_sparse):
+    """A graph of disjoint cliques: with self-loops, a clique's rows share one pattern, with
+    values of their own after normalization; the aggregation adds the bias and applies ReLU."""
+    from aether.sparse import nn as snn
+
+    sizes = [12, 9, 16, 7]
+    adjacency = sp.block_diag([np.ones((n, n)) - np.eye(n) for n in sizes], format="lil")
+    adjacency[0, 20] = adjacency[20, 0] = 1.0  # one edge between cliques: two rows differ
+    a_hat = snn.normalize_adjacency(adjacency)
+    h = np.ones((sum(sizes), 32), np.float32)  # the aggregation's dense operand: X W
+    assert runtime.group_size(runtime._parse(snn.SPMM), {"A": a_hat, "B": h}) == 8
+    layer = snn.GCNLayer(10, 32, relu=True, seed=3)
+    layer.bias.data = torch.randn(32)
+    x = torch.randn(sum(sizes), 10)
+    expected = torch.relu(torch.from_numpy(a_hat.numpy()) @ (x @ layer.weight) + layer.bias)
+    got = layer(x, a_hat)
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-4, atol=1e-4)
