@@ -102,19 +102,25 @@ def _cpu_name() -> str:
     return names[0] if names else platform.processor()
 
 
-def copy_bandwidth(megabytes: int = 128, repeats: int = 10) -> float:
-    """Memory bandwidth of a large array copy (bytes read + written per second), the best of
-    `repeats` copies after a warm-up, as STREAM reports it: a bound is the best rate the
-    machine reaches (the median moved between 29 and 41 GB/s across runs here)."""
-    src = np.ones(megabytes * 2**20 // 8)
-    dst = np.empty_like(src)
-    np.copyto(dst, src)
+def _best_seconds(run, repeats: int = 10) -> float:
+    """The fastest of `repeats` timings of `run()` after one warm-up call. Every roof of the
+    machine (copy bandwidth, FMA peak, read rate by level) is the best rate it reaches, as
+    STREAM reports it: the median of the copy moved between 29 and 41 GB/s across runs here,
+    and a case's fraction of its bound moved with it."""
+    run()
     best = math.inf
     for _ in range(repeats):
         start = time.perf_counter()
-        np.copyto(dst, src)
+        run()
         best = min(best, time.perf_counter() - start)
-    return 2 * src.nbytes / best / 1e9
+    return best
+
+
+def copy_bandwidth(megabytes: int = 128) -> float:
+    """Memory bandwidth of a large array copy (bytes read + written per second)."""
+    src = np.ones(megabytes * 2**20 // 8)
+    dst = np.empty_like(src)
+    return 2 * src.nbytes / _best_seconds(lambda: np.copyto(dst, src)) / 1e9
 
 
 @numba.njit(fastmath=True, nogil=True)
@@ -130,15 +136,9 @@ def _fma_chains(a: np.ndarray, s: np.ndarray, n: int) -> float:
 
 def fma_peak(steps: int = 2_000_000) -> float:
     """One core's float32 floating-point operations per second in multiply-adds (2 per
-    FMA), the median of 5 timings: the compute roof of the SpMM roofline."""
+    FMA): the compute roof of the SpMM roofline."""
     a, s = np.full(256, 0.5, np.float32), np.full(1024, 0.5, np.float32)
-    _fma_chains(a, s, 10)
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        _fma_chains(a, s, steps)
-        times.append(time.perf_counter() - start)
-    return 2 * steps * 256 / float(np.median(times))
+    return 2 * steps * 256 / _best_seconds(lambda: _fma_chains(a, s, steps))
 
 
 # --- a roofline by memory level ------------------------------------------------------------
@@ -186,20 +186,12 @@ def _read_rows(a: np.ndarray, passes: int) -> float:
 
 @functools.cache
 def read_bandwidth(nbytes: int, seconds: float = 0.05) -> float:
-    """Bytes per second one core reads from an array of `nbytes` (float32), row by row; the
-    median of 5 timings of about `seconds` each, after a warm-up pass. (Measured at B's own
-    size: a 180 KB B is read from L2 faster than a 1 MB one.)"""
+    """Bytes per second one core reads from an array of `nbytes` (float32), row by row, in
+    timings of about `seconds` each. (Measured at B's own size: a 180 KB B is read from L2
+    faster than a 1 MB one.)"""
     a = np.ones(max(128, nbytes // 4 // 128 * 128), dtype=np.float32)
-    _read_rows(a, 1)
-    start = time.perf_counter()
-    _read_rows(a, 1)
-    passes = max(1, int(seconds / max(time.perf_counter() - start, 1e-9)))
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        _read_rows(a, passes)
-        times.append((time.perf_counter() - start) / passes)
-    return a.nbytes / float(np.median(times))
+    passes = max(1, int(seconds / max(_best_seconds(lambda: _read_rows(a, 1), 1), 1e-9)))
+    return passes * a.nbytes / _best_seconds(lambda: _read_rows(a, passes))
 
 
 def _torch_csr(m: sp.csr_array) -> torch.Tensor:
