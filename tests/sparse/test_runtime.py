@@ -167,3 +167,52 @@ def test_parallel_kernels_agree(random_dense):
     c = rt.evaluate("C(i,j) = A(i,k) * B(k,j)", A=SparseTensor.from_dense(a, "dcsr"), B=b)
     np.testing.assert_allclose(c, a @ b, rtol=1e-5, atol=1e-5)
     assert "prange" in next(iter(rt.kernels.values())).source.text
+
+
+@pytest.mark.parametrize("fmt", ["csr", "dcsr"])
+def test_outputs_on_a_pattern_are_row_parallel(random_dense, fmt):
+    """SDDMM writes on S's positions, each row its own: prange over rows, serial numbers."""
+    rng = np.random.default_rng(5)
+    s = random_dense(rng, (50, 40), 0.1, np.float32)
+    u, v = rng.standard_normal((50, 8), np.float32), rng.standard_normal((40, 8), np.float32)
+    rt = Runtime(parallel=True, crossover=2.0)
+    sddmm = "C(i,j) = S(i,j) * U(i,k) * V(j,k)"
+    c = rt.evaluate(sddmm, "infer", S=SparseTensor.from_dense(s, fmt), U=u, V=v)
+    np.testing.assert_allclose(c.to_dense(), s * (u @ v.T), rtol=1e-5, atol=1e-5)
+    kernel = next(iter(rt.kernels.values()))
+    assert kernel.schedule.pattern == "S" and kernel.source.parallel
+    assert "prange" in kernel.source.text.split("def kernel")[1]
+
+
+def test_ttm_on_the_input_pattern_is_row_parallel():
+    rng = np.random.default_rng(6)
+    coords = np.unique(rng.integers(0, [12, 9, 7], size=(80, 3)), axis=0)
+    values = rng.standard_normal(len(coords))
+    x = SparseTensor.from_coords(coords, values, (12, 9, 7), "csf")
+    u = rng.standard_normal((7, 5))
+    rt = Runtime(parallel=True, crossover=2.0)
+    y = rt.evaluate("Y(i,j,r) = X(i,j,k) * U(k,r)", "infer", X=x, U=u)
+    dense = np.zeros((12, 9, 7))
+    dense[tuple(coords.T)] = values
+    np.testing.assert_allclose(y.to_dense(), np.einsum("ijk,kr->ijr", dense, u), atol=1e-12)
+    assert next(iter(rt.kernels.values())).source.parallel
+
+
+def test_threads_follow_the_work_including_each_entrys_own_cost():
+    """With two threads, an SpMV of ~12k nonzeros runs in parallel (a stored entry weighs as
+    much as ENTRY_WORK multiply-adds); one of a thousand stays on one thread."""
+    from aether.sparse.notation import parse
+
+    spmv = parse("y(i) = A(i,j) * x(j)")
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        rt = Runtime(crossover=2.0)
+        for nnz, expected in ((1_000, 1), (13_000, 2)):
+            m = sp.random_array((2_000, 2_000), density=nnz / 4e6, format="csr", random_state=0)
+            a, x = SparseTensor.from_scipy(m), np.ones(2_000)
+            threads = min(expected, runtime.numba.config.NUMBA_NUM_THREADS)
+            assert rt.threads(spmv, {"A": a, "x": x}) == threads
+            assert Runtime(parallel=False).threads(spmv, {"A": a, "x": x}) == 1
+    finally:
+        torch.set_num_threads(before)

@@ -135,12 +135,18 @@ class _Lowerer:
         self.use_acc = not s.workspace and self.last_free < len(s.order) - 1
         self.assemble = assembled(s)
         self.phase = ""  # "symbolic" or "numeric" while lowering an assembled output's passes
+        self.pattern = next((it for it in self.its.values() if it.tensor == s.pattern), None)
         rows = self.free[:-1]
         if self.assemble:
             self.parallel = parallel and bool(rows) and s.order[0] in rows
         else:
-            self.parallel = parallel and self.dense_out and s.order[0] in self.free
-        self.pattern = next((it for it in self.its.values() if it.tensor == s.pattern), None)
+            # Rows are independent when the output is dense, or lies on a pattern operand
+            # whose first level the outer loop walks (SDDMM, TTM): each of its iterations
+            # writes only the positions under its own index.
+            own = self.dense_out or (
+                self.pattern is not None and self.pattern.vars[0] == s.order[0]
+            )
+            self.parallel = parallel and own and s.order[0] in self.free
         if self.pattern is not None:
             self.shared = sum(v in self.pattern.access.indices for v in self.free)
             self.extra = self.free[self.shared :]

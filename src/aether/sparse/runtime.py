@@ -58,9 +58,12 @@ DEFAULT_CROSSOVER = 0.1
 # one reported as ``spmm_density``.
 CROSSOVER_WIDTHS = (1, 16, 64, 256)
 REFERENCE_WIDTH = 64
-# Below this many multiply-adds a call stays on one thread: a parallel region's start costs
-# more than it saves (numba's thread pool wakes in ~10-20 us on this machine).
+# Below this much work (`_work`) a call stays on one thread: a parallel region's start costs
+# more than it saves. A stored entry weighs as much as ENTRY_WORK multiply-adds of the dense
+# side (its index, its gather, the loop's control): on two threads here, SpMV and SpMM broke
+# even at ~10.5k nonzeros at widths 1 and 8 and at ~2.1k at width 64.
 PARALLEL_MIN_WORK = 200_000
+ENTRY_WORK = 16
 # Calls remembered for the fast path of `Runtime.evaluate` (cleared when full).
 FAST_ENTRIES = 256
 # A dense operand whose rows a kernel loads as whole vectors is copied to start on a cache
@@ -785,9 +788,10 @@ def dense_width(a: Assignment, data: dict) -> int:
 
 
 def _work(a: Assignment, data: dict) -> int:
-    """Multiply-adds a kernel does, roughly: nonzeros of the sparse operands times the width."""
+    """A kernel's work, roughly: nonzeros of the sparse operands times the dense width plus
+    each entry's own cost (ENTRY_WORK)."""
     nnz = sum(t.nnz for t in data.values() if isinstance(t, SparseTensor))
-    return nnz * max(1, dense_width(a, data))
+    return nnz * (ENTRY_WORK + max(1, dense_width(a, data)))
 
 
 def _median_time(fn, repeats: int = 5) -> float:
