@@ -7,6 +7,7 @@ import sys
 import textwrap
 import warnings
 
+import numba
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -14,6 +15,7 @@ import torch
 
 from aether.sparse import nn as snn
 from aether.sparse import runtime
+from aether.sparse.notation import parse
 from aether.sparse.runtime import DenseFallbackWarning, Runtime
 from aether.sparse.tensor import SparseFormatError, SparseTensor
 
@@ -195,14 +197,13 @@ def test_ttm_on_the_input_pattern_is_row_parallel():
     dense = np.zeros((12, 9, 7))
     dense[tuple(coords.T)] = values
     np.testing.assert_allclose(y.to_dense(), np.einsum("ijk,kr->ijr", dense, u), atol=1e-12)
-    assert next(iter(rt.kernels.values())).source.parallel
+    (kernel,) = rt.kernels.values()
+    assert kernel.schedule.pattern == "X" and kernel.source.parallel
 
 
 def test_threads_follow_the_work_including_each_entrys_own_cost():
-    """With two threads, an SpMV of ~12k nonzeros runs in parallel (a stored entry weighs as
+    """With two threads, an SpMV of 13k nonzeros runs in parallel (a stored entry weighs as
     much as ENTRY_WORK multiply-adds); one of a thousand stays on one thread."""
-    from aether.sparse.notation import parse
-
     spmv = parse("y(i) = A(i,j) * x(j)")
     before = torch.get_num_threads()
     torch.set_num_threads(2)
@@ -211,7 +212,7 @@ def test_threads_follow_the_work_including_each_entrys_own_cost():
         for nnz, expected in ((1_000, 1), (13_000, 2)):
             m = sp.random_array((2_000, 2_000), density=nnz / 4e6, format="csr", random_state=0)
             a, x = SparseTensor.from_scipy(m), np.ones(2_000)
-            threads = min(expected, runtime.numba.config.NUMBA_NUM_THREADS)
+            threads = min(expected, numba.config.NUMBA_NUM_THREADS)
             assert rt.threads(spmv, {"A": a, "x": x}) == threads
             assert Runtime(parallel=False).threads(spmv, {"A": a, "x": x}) == 1
     finally:
